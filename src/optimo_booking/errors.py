@@ -1,0 +1,128 @@
+"""One error base, `BookingError`; each leaf carries its stable API `code` and an HTTP status hint.
+
+Callers map errors through these two attributes, never through an `isinstance` ladder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class BookingError(Exception):
+    """Base of every error the engine raises on purpose; `code` is the API's error code."""
+
+    code: ClassVar[str] = "internal_error"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, details={self.details!r})"
+
+
+class ValidationError(BookingError):
+    """A parameter, body field or catalog field is missing or malformed."""
+
+    code = "validation_error"
+    http_status = 400
+
+
+class CatalogError(ValidationError):
+    """A catalog failed validation; `problems` lists every `(path, message)` found."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{path}: {message}" if path else message for path, message in problems]
+        noun = "problem" if len(lines) == 1 else "problems"
+        super().__init__(
+            f"catalog has {len(lines)} {noun}:\n" + "\n".join(lines),
+            {"problems": [{"path": p, "message": m} for p, m in problems]},
+        )
+
+
+class InvalidCursor(BookingError):
+    """A pagination cursor was altered or belongs to other filters."""
+
+    code = "invalid_cursor"
+    http_status = 400
+
+
+class Unauthorized(BookingError):
+    """No API key, or a key that no site knows."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(BookingError):
+    """A valid API key of another site."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(BookingError):
+    """Unknown site, service, staff, branch, booking or route."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class MethodNotAllowed(BookingError):
+    """The route exists but not with this method; `details["allow"]` lists the methods."""
+
+    code = "method_not_allowed"
+    http_status = 405
+
+
+class SlotUnavailable(BookingError):
+    """The requested start is not an available slot; `details["reason"]` says why."""
+
+    code = "slot_unavailable"
+    http_status = 409
+
+
+class InvalidTransition(BookingError):
+    """A status change the lifecycle table does not allow."""
+
+    code = "invalid_transition"
+    http_status = 409
+
+
+class PayloadTooLarge(BookingError):
+    """A request body over the size limit."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class UnsupportedMediaType(BookingError):
+    """A request body that is not `application/json`."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class IdempotencyKeyReused(BookingError):
+    """The same idempotency key was sent with a different request."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
+
+
+class StorageBusy(BookingError):
+    """The store could not take its write lock in time; safe to retry."""
+
+    code = "storage_busy"
+    http_status = 503
+
+
+class InternalError(BookingError):
+    """Something unexpected; the message never carries a traceback."""
+
+    code = "internal_error"
+    http_status = 500

@@ -1,0 +1,239 @@
+"""Slot generation: a pure function of site, service, dates, bookings, `now` and filters.
+
+The grid of each working period is `p + k * step` in elapsed seconds while the service fits;
+bookings, time off and notice rules only mark grid slots unavailable. Each staff member's
+bookings are sorted once into an interval set, so one candidate costs a binary search:
+the whole answer costs O(slots log bookings + bookings log bookings), never slots x bookings.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from .catalog import Service, Site, Staff
+from .errors import ValidationError
+from .intervals import IntervalSet
+from .localtime import day_start, parse_date, to_instant
+from .schedule import working_periods
+from .values import Booking, Slot
+
+_ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAvailability:
+    """Everything needed to tell whether one staff member can take `service` at an instant.
+
+    Slot listing and booking placement both ask this one predicate, so a listed slot can
+    always be booked and a refused start is never listed.
+    """
+
+    service: Service
+    now: int
+    held: IntervalSet  # held spans of bookings that block any overlapping candidate
+    group_starts: tuple[int, ...]  # sorted starts of same-service group sessions
+    group_seats: dict[int, int]  # start -> seats taken, for capacity > 1
+    time_off: IntervalSet
+
+    @classmethod
+    def build(
+        cls, site: Site, service: Service, staff: Staff, bookings: Iterable[Booking], now: int
+    ) -> StaffAvailability:
+        """Index `bookings` (any order; only those of `staff` that hold time count)."""
+        spans = []
+        seats: dict[int, int] = defaultdict(int)
+        shared = service.capacity > 1
+        for b in bookings:
+            if b.staff_id != staff.id or not b.status.holds_time:
+                continue
+            if shared and b.service_id == service.id:
+                seats[b.start_ts] += 1
+                continue
+            other = site.services.get(b.service_id)
+            before = other.buffer_before if other else 0
+            after = other.buffer_after if other else 0
+            spans.append((b.start_ts - before, b.end_ts + after))
+        return cls(
+            service=service,
+            now=now,
+            held=IntervalSet(spans),
+            group_starts=tuple(sorted(seats)),
+            group_seats=dict(seats),
+            time_off=staff.time_off,
+        )
+
+    def reason(self, start: int) -> str | None:
+        """Why a grid slot starting at `start` is unavailable, or None when it is available.
+
+        Reasons in order: past, too_soon, too_far, time_off, full, booked.
+        """
+        service = self.service
+        duration = service.duration
+        if start < self.now:
+            return "past"
+        if start < self.now + service.min_notice_minutes * 60:
+            return "too_soon"
+        if (
+            service.max_advance_days is not None
+            and start > self.now + service.max_advance_days * 86_400
+        ):
+            return "too_far"
+        if self.time_off and self.time_off.overlaps(start, start + duration):
+            return "time_off"
+        if self.group_seats and self.group_seats.get(start, 0) >= service.capacity:
+            return "full"
+        held_start = start - service.buffer_before
+        held_end = start + duration + service.buffer_after
+        if self.held and self.held.overlaps(held_start, held_end):
+            return "booked"
+        if self.group_starts:
+            # Group sessions share this service's held length, so they overlap a candidate
+            # exactly when their starts are closer than that length.
+            length = held_end - held_start
+            starts = self.group_starts
+            i, j = bisect_right(starts, start - length), bisect_left(starts, start + length)
+            if any(g != start for g in starts[i:j]):
+                return "booked"
+        return None
+
+
+def slot_grid(
+    period_start: int, period_end: int, step: int, duration: int, lo: int, hi: int
+) -> range:
+    """Grid starts `period_start + k * step` that lie in `[lo, hi)` and fit in the period."""
+    last = min(hi - 1, period_end - duration)
+    if last < period_start:
+        return range(0)
+    k = max(0, -((period_start - lo) // step))  # ceil((lo - period_start) / step)
+    return range(period_start + k * step, last + 1, step)
+
+
+def staff_offering(
+    site: Site, service: Service, *, staff_id: str | None = None, branch_id: str | None = None
+) -> list[Staff]:
+    """Staff who offer `service` (optionally one of them); unknown ids raise `NotFound`."""
+    if branch_id is not None:
+        site.branch(branch_id)
+    if staff_id is not None:
+        member = site.staff_member(staff_id)
+        return [member] if member in site.staff_for(service) else []
+    return site.staff_for(service)
+
+
+def branch_choice(service: Service, branch_id: str | None) -> set[str | None] | None:
+    """Branches whose hours count for `service` under the filter; None means every one."""
+    if branch_id is not None:
+        if service.branch_ids and branch_id not in service.branch_ids:
+            return set()
+        return {branch_id}
+    if service.branch_ids:
+        return set(service.branch_ids)
+    return None
+
+
+def staff_slots(
+    site: Site,
+    service: Service,
+    staff: Staff,
+    first: date,
+    last: date,
+    bookings: Iterable[Booking],
+    now: int,
+    branches: set[str | None] | None,
+) -> Iterator[tuple[int, Slot]]:
+    """One staff member's slots on local dates `first`..`last`, ascending, with their starts."""
+    tz = staff.zone
+    lo, hi = day_start(first, tz), day_start(last + _ONE_DAY, tz)
+    if lo >= hi:
+        return
+    periods = working_periods(staff, first, last)
+    availability = StaffAvailability.build(site, service, staff, bookings, now)
+    reason = availability.reason
+    step, duration = service.step, service.duration
+    fromtimestamp = datetime.fromtimestamp
+    for branch, spans in periods.items():
+        if branches is not None and branch not in branches:
+            continue
+        for period_start, period_end in spans:
+            for start in slot_grid(period_start, period_end, step, duration, lo, hi):
+                why = reason(start)
+                yield (
+                    start,
+                    Slot(
+                        start=fromtimestamp(start, tz),
+                        end=fromtimestamp(start + duration, tz),
+                        staff_id=staff.id,
+                        available=why is None,
+                        reason=why,
+                        branch_id=branch,
+                    ),
+                )
+
+
+def generate_slots(
+    site: Site,
+    service: Service | str,
+    day: date | str,
+    bookings: Iterable[Booking],
+    now: datetime,
+    *,
+    staff_id: str | None = None,
+    branch_id: str | None = None,
+    last_day: date | str | None = None,
+) -> list[Slot]:
+    """Every grid slot of `service` on local date `day` (to `last_day`), available or not.
+
+    Pure: the answer depends only on the arguments. Ordered by start, then staff id. Staff
+    who exist but do not offer the service (or not at `branch_id`) contribute nothing.
+    """
+    if isinstance(service, str):
+        service = site.service(service)
+    first = _as_date(day, "date")
+    last = first if last_day is None else _as_date(last_day, "lastDate")
+    if last < first:
+        raise ValidationError("last date is before first date", {"fields": ["lastDate"]})
+    now_ts = to_instant(now)
+    staff = staff_offering(site, service, staff_id=staff_id, branch_id=branch_id)
+    branches = branch_choice(service, branch_id)
+    by_staff: dict[str, list[Booking]] = defaultdict(list)
+    wanted = {s.id for s in staff}
+    for b in bookings:
+        if b.staff_id in wanted:
+            by_staff[b.staff_id].append(b)
+    rows: list[tuple[int, str, Slot]] = []
+    for member in staff:
+        rows.extend(
+            (start, member.id, slot)
+            for start, slot in staff_slots(
+                site, service, member, first, last, by_staff[member.id], now_ts, branches
+            )
+        )
+    rows.sort(key=_order)
+    return [row[2] for row in rows]
+
+
+def _order(row: tuple[int, str, Slot]) -> tuple[int, str]:
+    return row[0], row[1]
+
+
+def _as_date(value: date | str, name: str) -> date:
+    if isinstance(value, datetime):
+        raise ValidationError(f"{name} must be a date, not a datetime", {"fields": [name]})
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), {"fields": [name]}) from None
+
+
+def group_by_date(slots: Sequence[Slot]) -> dict[date, list[Slot]]:
+    """Slots keyed by the local date of their start (in each staff member's zone)."""
+    result: dict[date, list[Slot]] = defaultdict(list)
+    for slot in slots:
+        result[slot.start.date()].append(slot)
+    return dict(result)

@@ -1,0 +1,6 @@
+"""Stores keep bookings; the engine's atomic check-and-insert happens inside them."""
+
+from .base import Store
+from .memory import MemoryStore
+
+__all__ = ["MemoryStore", "Store"]

@@ -1,0 +1,99 @@
+"""The values the engine hands out: `Slot`, `Booking`, `Page` and the booking `Status`."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """A booking's place in its lifecycle (see `optimo_booking.lifecycle`)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+    @property
+    def holds_time(self) -> bool:
+        """Every status but `cancelled` keeps the staff member's time taken."""
+        return self is not Status.CANCELLED
+
+
+def _check_span(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    if end <= start:
+        raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Slot:
+    """One bookable start for one staff member, in the staff member's zone.
+
+    `reason` is None when `available`; else `past`, `too_soon`, `too_far`, `time_off`,
+    `full` or `booked`.
+    """
+
+    start: datetime
+    end: datetime
+    staff_id: str
+    available: bool
+    reason: str | None = None
+    branch_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_span(self.start, self.end)
+        if self.available == (self.reason is not None):
+            raise ValueError("a slot has a reason exactly when it is unavailable")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Booking:
+    """A booking as stored: `start`/`end` are aware, in the staff member's zone."""
+
+    id: str
+    site_id: str
+    service_id: str
+    staff_id: str
+    branch_id: str | None
+    status: Status
+    start: datetime
+    end: datetime
+    date: date
+    customer: Mapping[str, Any]
+    notes: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    _start_ts: int = field(init=False, repr=False, compare=False)
+    _end_ts: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_span(self.start, self.end)
+        object.__setattr__(self, "status", Status(self.status))
+        object.__setattr__(self, "_start_ts", int(self.start.timestamp()))
+        object.__setattr__(self, "_end_ts", int(self.end.timestamp()))
+
+    @property
+    def start_ts(self) -> int:
+        """Start in UTC seconds."""
+        return self._start_ts
+
+    @property
+    def end_ts(self) -> int:
+        """End in UTC seconds."""
+        return self._end_ts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """One page of a booking list; `next_cursor` is None on the last page."""
+
+    items: tuple[Booking, ...]
+    total: int
+    limit: int
+    next_cursor: str | None = None
