@@ -5,7 +5,7 @@ from .engine import Engine
 from .errors import BookingError
 from .intervals import IntervalSet
 from .slots import generate_slots
-from .stores import MemoryStore, Store
+from .stores import MemoryStore, SQLiteStore, Store
 from .values import Booking, Page, Slot, Status
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "IntervalSet",
     "MemoryStore",
     "Page",
+    "SQLiteStore",
     "Slot",
     "Status",
     "Store",

@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from .catalog import Catalog, Site
+from .cursors import decode_cursor, encode_cursor
 from .errors import ValidationError
-from .localtime import day_start
+from .lifecycle import next_status, parse_status
+from .localtime import day_start, local_date, to_instant
+from .placement import place, prepare_request
 from .slots import _as_date, generate_slots, staff_offering
 from .stores import MemoryStore, Store
-from .values import Slot
+from .stores.base import IdempotencyClaim, ListQuery
+from .values import Booking, Page, Slot, Status
 
 Clock = Callable[[], datetime]
 
 # The widest month view `slots_between` serves in one call.
 MAX_RANGE_DAYS = 92
+MAX_PAGE = 100
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}", re.ASCII)
 _DAY = 86_400
 
 
 def system_clock() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOutcome:
+    """A created booking, and whether it is the replay of an earlier idempotent request."""
+
+    booking: Booking
+    replayed: bool
+
+
+def new_booking_id() -> str:
+    """A fresh, unguessable booking id."""
+    return f"bk_{secrets.token_hex(10)}"
 
 
 class Engine:
@@ -79,7 +102,7 @@ class Engine:
         if not staff:
             return []
         lo, hi = self._window(site, first, last)
-        bookings = self.store.bookings_between(site_id, lo, hi, {s.id for s in staff})
+        bookings = self.store.bookings_starting_between(site_id, lo, hi, {s.id for s in staff})
         return generate_slots(
             site,
             service,
@@ -103,3 +126,157 @@ class Engine:
         lo = day_start(first - timedelta(days=2), site.zone) - 2 * reach
         hi = day_start(last + timedelta(days=3), site.zone) + 2 * reach
         return lo, hi
+
+    # -- bookings ------------------------------------------------------------------------
+
+    def create_booking(
+        self,
+        site_id: str,
+        *,
+        service_id: str,
+        date: date | str,
+        start_time: datetime | str,
+        customer: object,
+        staff_id: str | None = None,
+        branch_id: str | None = None,
+        notes: object = None,
+        idempotency_key: str | None = None,
+    ) -> Booking:
+        """Book a slot, or raise: `not_found`, `validation_error`, `slot_unavailable`, ..."""
+        return self.create_booking_outcome(
+            site_id,
+            service_id=service_id,
+            date=date,
+            start_time=start_time,
+            customer=customer,
+            staff_id=staff_id,
+            branch_id=branch_id,
+            notes=notes,
+            idempotency_key=idempotency_key,
+        ).booking
+
+    def create_booking_outcome(
+        self,
+        site_id: str,
+        *,
+        service_id: str,
+        date: date | str,
+        start_time: datetime | str,
+        customer: object,
+        staff_id: str | None = None,
+        branch_id: str | None = None,
+        notes: object = None,
+        idempotency_key: str | None = None,
+    ) -> CreateOutcome:
+        """`create_booking` that also says whether the answer replays an idempotent repeat."""
+        site = self.catalog.site(site_id)
+        request = prepare_request(
+            site,
+            service_id=service_id,
+            date=date,
+            start_time=start_time,
+            customer=customer,
+            staff_id=staff_id,
+            branch_id=branch_id,
+            notes=notes,
+        )
+        claim = None
+        if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not _IDEMPOTENCY_KEY.fullmatch(
+                idempotency_key
+            ):
+                raise ValidationError(
+                    "an idempotency key is 1 to 255 printable ASCII characters",
+                    {"fields": ["Idempotency-Key"]},
+                )
+            claim = IdempotencyClaim(key=idempotency_key, fingerprint=request.fingerprint())
+        staff = staff_offering(site, request.service, staff_id=staff_id, branch_id=branch_id)
+        lo, hi = self._window(site, request.date, request.date)
+
+        def decide(bookings: list[Booking]) -> Booking:
+            now = self.now()
+            placement = place(site, request, bookings, to_instant(now))
+            tz = placement.staff.zone
+            start = datetime.fromtimestamp(placement.start, tz)
+            service = request.service
+            return Booking(
+                id=new_booking_id(),
+                site_id=site.id,
+                service_id=service.id,
+                staff_id=placement.staff.id,
+                branch_id=placement.branch_id,
+                status=Status.PENDING if service.requires_confirmation else Status.CONFIRMED,
+                start=start,
+                end=datetime.fromtimestamp(placement.end, tz),
+                date=local_date(placement.start, tz),
+                customer=request.customer,
+                notes=request.notes,
+                created_at=now,
+                updated_at=now,
+            )
+
+        booking, replayed = self.store.create(
+            site_id,
+            window=(lo, hi),
+            staff_ids={s.id for s in staff},
+            decide=decide,
+            idempotency=claim,
+        )
+        return CreateOutcome(booking, replayed)
+
+    def get_booking(self, site_id: str, booking_id: str) -> Booking:
+        """One booking of the site, or `not_found`."""
+        self.catalog.site(site_id)
+        return self.store.get(site_id, booking_id)
+
+    def set_status(self, site_id: str, booking_id: str, status: Status | str) -> Booking:
+        """Move a booking through its lifecycle; the same status again is a no-op."""
+        self.catalog.site(site_id)
+        target = parse_status(status)
+
+        def change(current: Booking) -> Booking:
+            now = self.now()
+            new = next_status(
+                current.status,
+                target,
+                now=to_instant(now),
+                start=current.start_ts,
+                end=current.end_ts,
+            )
+            if new is current.status:
+                return current
+            return dataclasses.replace(current, status=new, updated_at=now)
+
+        return self.store.change(site_id, booking_id, change)
+
+    def list_bookings(
+        self,
+        site_id: str,
+        *,
+        limit: int = 25,
+        cursor: str | None = None,
+        status: Status | str | None = None,
+        date: date | str | None = None,
+    ) -> Page:
+        """A page of the site's bookings by start then id, with signed keyset cursors."""
+        self.catalog.site(site_id)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit must be 1..{MAX_PAGE}", {"fields": ["limit"]})
+        wanted = parse_status(status) if status is not None else None
+        day = _as_date(date, "date") if date is not None else None
+        filters = {
+            "site": site_id,
+            "status": wanted.value if wanted else None,
+            "date": day.isoformat() if day else None,
+        }
+        secret = self.store.cursor_secret()
+        after = decode_cursor(secret, filters, cursor) if cursor else None
+        # One row more than the page tells whether another page follows.
+        query = ListQuery(status=wanted, day=day, after=after, limit=limit + 1)
+        rows, total = self.store.list_bookings(site_id, query)
+        items = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            next_cursor = encode_cursor(secret, filters, (last.start_ts, last.id))
+        return Page(items=tuple(items), total=total, limit=limit, next_cursor=next_cursor)

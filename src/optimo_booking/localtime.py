@@ -104,7 +104,10 @@ def parse_date(text: str) -> date:
     """Exactly `YYYY-MM-DD` in ASCII digits (no week dates, basic format or other digits)."""
     if not isinstance(text, str) or not _DATE_RE.fullmatch(text):
         raise ValueError(f"{text!r} is not a date YYYY-MM-DD")
-    return date.fromisoformat(text)
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a calendar date ({exc})") from None
 
 
 def parse_hhmm(text: str, *, allow_24: bool = False) -> int:

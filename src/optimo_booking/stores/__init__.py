@@ -2,5 +2,6 @@
 
 from .base import Store
 from .memory import MemoryStore
+from .sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store"]

@@ -1,0 +1,150 @@
+"""The `optimo-booking` command: `slots` for a date, on a catalog file or the bundled demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
+from pathlib import Path
+from typing import NoReturn
+
+from .catalog import Catalog, Site, load_catalog
+from .engine import Engine
+from .errors import BookingError, ValidationError
+from .localtime import TZDATA_VERSION, to_instant
+from .values import Slot
+from .wire import slot_json
+
+_CELLS_PER_LINE = 6
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one clear line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def demo_catalog() -> Catalog:
+    """The bundled demo: a salon with two branches, three staff and four services."""
+    text = files("optimo_booking").joinpath("demo_catalog.json").read_text("utf-8")
+    return load_catalog(json.loads(text))
+
+
+def _package_version() -> str:
+    try:
+        return version("optimo-booking")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, with one subcommand per job."""
+    parser = _Parser(prog="optimo-booking", description="Availability and booking engine.")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"optimo-booking {_package_version()} (tzdata {TZDATA_VERSION})",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    slots = commands.add_parser("slots", help="list a service's slots on a date")
+    slots.add_argument("--catalog", type=Path, help="catalog .json or .toml (default: demo)")
+    slots.add_argument("--site", help="site id (default: the catalog's only site)")
+    slots.add_argument("--service", required=True, help="service id")
+    slots.add_argument("--date", required=True, help="local date YYYY-MM-DD")
+    slots.add_argument("--staff", help="only this staff member")
+    slots.add_argument("--branch", help="only this branch")
+    slots.add_argument("--now", help="pretend it is this ISO 8601 instant (with offset)")
+    slots.add_argument("--json", action="store_true", help="print the API's JSON slot shape")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for bad arguments or input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "slots":
+            return _slots(args)
+    except BookingError as exc:
+        print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse guards
+
+
+def _engine(args: argparse.Namespace) -> tuple[Engine, Site]:
+    catalog = load_catalog(args.catalog) if args.catalog else demo_catalog()
+    clock = None
+    if args.now:
+        now = _parse_now(args.now)
+
+        def clock() -> datetime:
+            return now
+
+    if args.site is None:
+        if len(catalog.sites) != 1:
+            raise _usage("--site is required: the catalog has several sites")
+        site = next(iter(catalog.sites.values()))
+    else:
+        site = catalog.site(args.site)
+    return Engine(catalog, clock=clock), site
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+        to_instant(moment)
+    except ValueError:
+        raise _usage(f"--now {text!r} is not an ISO 8601 instant with offset") from None
+    return moment
+
+
+def _usage(message: str) -> BookingError:
+    return ValidationError(message)
+
+
+def _slots(args: argparse.Namespace) -> int:
+    engine, site = _engine(args)
+    found = engine.slots(
+        site.id, args.service, args.date, staff_id=args.staff, branch_id=args.branch
+    )
+    if args.json:
+        print(json.dumps([slot_json(s) for s in found], indent=2))
+        return 0
+    print(_timeline(site, args.service, args.date, found))
+    return 0
+
+
+def _timeline(site: Site, service_id: str, day: str, found: list[Slot]) -> str:
+    """A per-staff block of times, each marked free or with the reason it is not."""
+    service = site.services[service_id]
+    lines = [f"{service.name} ({service.duration_minutes} min) at {site.name} on {day}"]
+    if not found:
+        lines.append("  no slots: nobody offers this service on that date")
+        return "\n".join(lines)
+    by_staff: dict[str, list[Slot]] = {}
+    for slot in found:
+        by_staff.setdefault(slot.staff_id, []).append(slot)
+    for staff_id, slots in by_staff.items():
+        member = site.staff[staff_id]
+        free = sum(s.available for s in slots)
+        zone = member.zone.key
+        lines.append("")
+        lines.append(f"{member.name} [{staff_id}] {zone}: {free} of {len(slots)} free")
+        cells = [_cell(s) for s in slots]
+        for i in range(0, len(cells), _CELLS_PER_LINE):
+            lines.append("  " + "".join(cells[i : i + _CELLS_PER_LINE]).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(slot: Slot) -> str:
+    state = "free" if slot.available else str(slot.reason)
+    return f"{slot.start:%H:%M} {state:<10}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

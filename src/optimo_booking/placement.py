@@ -1,0 +1,289 @@
+"""Booking placement, pure: validate a request, then pick the staff member and the span.
+
+`prepare_request` needs only the catalog: it checks every field and fixes the start to a UTC
+instant before any staff is chosen. `place` then asks the same availability predicate as
+slot listing (`StaffAvailability.reason`), so a listed slot can be booked and a start that
+is not listed is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .catalog import Service, Site, Staff
+from .errors import SlotUnavailable, ValidationError
+from .localtime import local_date, parse_date, parse_hhmm, to_instant, wall_time_status, zone
+from .localtime import wall_to_utc as _wall_to_utc
+from .schedule import working_periods
+from .slots import StaffAvailability, branch_choice, staff_offering
+from .values import Booking
+
+MAX_CUSTOMER_BYTES = 4096
+MAX_NOTES_CHARS = 2000
+_ISO_START = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})", re.ASCII
+)
+_HHMM = re.compile(r"[0-9]{2}:[0-9]{2}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookingRequest:
+    """A validated request to book: the start is already a UTC instant."""
+
+    service: Service
+    date: date
+    start: int
+    staff_id: str | None
+    branch_id: str | None
+    customer: Mapping[str, Any]
+    notes: str | None
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the normalized request, so `"10:00"` and its ISO form match."""
+        canonical = json.dumps(
+            [
+                self.service.id,
+                self.staff_id,
+                self.branch_id,
+                self.start,
+                self.customer,
+                self.notes,
+            ],
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    """Where a booking goes: its staff member, branch and `[start, end)` in UTC seconds."""
+
+    staff: Staff
+    branch_id: str | None
+    start: int
+    end: int
+
+
+def prepare_request(
+    site: Site,
+    *,
+    service_id: str,
+    date: date | str,
+    start_time: datetime | str,
+    customer: object,
+    staff_id: str | None = None,
+    branch_id: str | None = None,
+    notes: object = None,
+) -> BookingRequest:
+    """Check every field of a booking request; unknown ids are `not_found`, bad fields
+    `validation_error` naming all of them."""
+    service = site.service(service_id)
+    staff = site.staff_member(staff_id) if staff_id is not None else None
+    branch = site.branch(branch_id) if branch_id is not None else None
+    problems: dict[str, str] = {}
+    day = _check_date(date, problems)
+    checked_customer = check_customer(customer, problems)
+    checked_notes = _check_notes(notes, problems)
+    if staff is not None and staff not in staff_offering(site, service, branch_id=branch_id):
+        where = f" at branch {branch_id!r}" if branch_id else ""
+        problems["staffId"] = f"staff {staff.id!r} does not offer {service.id!r}{where}"
+    reading_zone = staff.zone if staff else (_branch_zone(site, branch.id) if branch else site.zone)
+    start = _check_start(start_time, day, reading_zone, problems)
+    if problems:
+        fields = sorted(problems)
+        message = "; ".join(f"{k}: {problems[k]}" for k in fields)
+        raise ValidationError(message, {"fields": fields, "problems": problems})
+    assert day is not None and start is not None
+    return BookingRequest(
+        service=service,
+        date=day,
+        start=start,
+        staff_id=staff_id,
+        branch_id=branch_id,
+        customer=checked_customer,
+        notes=checked_notes,
+    )
+
+
+def place(site: Site, request: BookingRequest, bookings: Iterable[Booking], now: int) -> Placement:
+    """Choose staff for `request` given the bookings that hold time, or raise `SlotUnavailable`.
+
+    A named staff member must have the start as an available grid slot. Otherwise the
+    staff member for whom it is available with the fewest bookings holding time that local
+    day wins, ties by the service's `staffIds` order (else catalog order).
+    """
+    service = request.service
+    candidates = staff_offering(
+        site, service, staff_id=request.staff_id, branch_id=request.branch_id
+    )
+    branches = branch_choice(service, request.branch_id)
+    held = [b for b in bookings if b.status.holds_time]
+    first_reason: str | None = None
+    best: tuple[int, int, Placement] | None = None
+    for order, member in enumerate(candidates):
+        if local_date(request.start, member.zone) != request.date:
+            continue  # the booking's date is its start's local date in the staff's zone
+        on_grid, branch = _grid_branch(member, service, request.start, request.date, branches)
+        if not on_grid:
+            continue
+        mine = [b for b in held if b.staff_id == member.id]
+        reason = StaffAvailability.build(site, service, member, mine, now).reason(request.start)
+        if reason is not None:
+            first_reason = first_reason or reason
+            continue
+        load = sum(1 for b in mine if b.date == request.date)
+        placement = Placement(
+            staff=member,
+            branch_id=branch,
+            start=request.start,
+            end=request.start + service.duration,
+        )
+        if best is None or (load, order) < best[:2]:
+            best = (load, order, placement)
+    if best is not None:
+        return best[2]
+    reason = first_reason or "off_grid"
+    raise SlotUnavailable(
+        f"the slot is not available ({reason})",
+        {
+            "reason": reason,
+            "startTime": datetime.fromtimestamp(request.start, site.zone).isoformat(),
+        },
+    )
+
+
+def _grid_branch(
+    staff: Staff, service: Service, start: int, day: date, branches: set[str | None] | None
+) -> tuple[bool, str | None]:
+    """Whether `start` is a grid slot of a working period, and that period's branch."""
+    for branch, periods in working_periods(staff, day, day).items():
+        if branches is not None and branch not in branches:
+            continue
+        for period_start, period_end in periods:
+            if (
+                period_start <= start
+                and start + service.duration <= period_end
+                and (start - period_start) % service.step == 0
+            ):
+                return True, branch
+    return False, None
+
+
+def _branch_zone(site: Site, branch_id: str) -> ZoneInfo:
+    branch = site.branches[branch_id]
+    return zone(branch.timezone) if branch.timezone else site.zone
+
+
+def _check_date(value: date | str, problems: dict[str, str]) -> date | None:
+    if isinstance(value, datetime):
+        problems["date"] = "must be a date, not a date-time"
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        problems["date"] = str(exc)
+        return None
+
+
+def _check_start(
+    value: datetime | str, day: date | None, zone: ZoneInfo, problems: dict[str, str]
+) -> int | None:
+    instant: int | None = None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            problems["startTime"] = "a date-time start needs an offset"
+            return None
+        instant = to_instant(value)
+    elif isinstance(value, str) and _HHMM.fullmatch(value):
+        if day is None:
+            return None
+        try:
+            minute = parse_hhmm(value)
+        except ValueError as exc:
+            problems["startTime"] = str(exc)
+            return None
+        status = wall_time_status(day, minute, zone)
+        if status != "ok":
+            what = "does not exist (clocks skip it)" if status == "gap" else "happens twice"
+            problems["startTime"] = (
+                f"{value} on {day} {what} in {zone.key}; send the start with its offset"
+            )
+            return None
+        instant = _wall_to_utc(day, minute, zone)
+    elif isinstance(value, str) and _ISO_START.fullmatch(value):
+        try:
+            instant = to_instant(datetime.fromisoformat(value))
+        except ValueError as exc:
+            problems["startTime"] = f"{value!r} is not a date-time ({exc})"
+            return None
+    else:
+        problems["startTime"] = f"{value!r} is not HH:MM or an ISO 8601 date-time with offset"
+        return None
+    if day is not None and local_date(instant, zone) != day:
+        problems["startTime"] = f"starts on {local_date(instant, zone)} in {zone.key}, not {day}"
+        return None
+    return instant
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_customer(value: object, problems: dict[str, str]) -> dict[str, Any]:
+    """A customer object with a non-empty `name`, an address-like `email`, at most 4 KiB."""
+    if not isinstance(value, Mapping):
+        problems["customer"] = "must be an object with a name"
+        return {}
+    customer = dict(value)
+    try:
+        size = len(json.dumps(customer, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    except (UnicodeEncodeError, TypeError, ValueError):
+        problems["customer"] = "must be JSON text without unpaired surrogates"
+        return customer
+    if size > MAX_CUSTOMER_BYTES:
+        problems["customer"] = f"is {size} bytes of JSON; at most {MAX_CUSTOMER_BYTES}"
+        return customer
+    name = customer.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems["customer.name"] = "is required and must not be blank"
+    email = customer.get("email")
+    if email is not None and not (isinstance(email, str) and looks_like_email(email)):
+        problems["customer.email"] = f"{email!r} does not look like an email address"
+    return customer
+
+
+def looks_like_email(text: str) -> bool:
+    """One `@`, a non-empty local part, a dotted domain, and no white space."""
+    if text.count("@") != 1 or any(c.isspace() for c in text):
+        return False
+    local, domain = text.split("@")
+    labels = domain.split(".")
+    return bool(local) and len(labels) >= 2 and all(labels)
+
+
+def _check_notes(value: object, problems: dict[str, str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems["notes"] = "must be a string"
+        return None
+    if len(value) > MAX_NOTES_CHARS:
+        problems["notes"] = f"is {len(value)} characters; at most {MAX_NOTES_CHARS}"
+    elif not _encodable(value):
+        problems["notes"] = "must be text without unpaired surrogates"
+    return value

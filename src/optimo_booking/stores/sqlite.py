@@ -1,0 +1,380 @@
+"""`SQLiteStore`: the embedded default, atomic across threads and processes sharing one file.
+
+Connections run in autocommit mode (`isolation_level=None`) and every check-and-write is
+wrapped in our own `BEGIN IMMEDIATE`, which takes the write lock before the availability
+check reads, so check and insert are one step. Python 3.11's default deferred transactions
+would take that lock only at the first write and fail with "database is locked" under
+contention. This module is the only one that imports `sqlite3`; its errors are translated
+to `BookingError`s in `_translated`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Collection, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import IdempotencyKeyReused, InternalError, NotFound, StorageBusy, ValidationError
+from ..localtime import zone
+from ..values import Booking, Status
+from .base import Change, Decide, IdempotencyClaim, ListQuery
+
+log = logging.getLogger("optimo_booking.sqlite")
+
+# Versions with the WAL-reset data-loss bug: before 3.51.3, except the fixed backports.
+_WAL_RESET_FIXED = ((3, 51, 3), (3, 50, 7), (3, 44, 6))
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: bookings, idempotency keys, store metadata.
+    """
+    CREATE TABLE bookings (
+        id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        branch_id TEXT,
+        status TEXT NOT NULL,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL,
+        zone TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        notes TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX bookings_by_staff_time ON bookings (site_id, staff_id, start_ts);
+    CREATE INDEX bookings_by_time ON bookings (site_id, start_ts, id);
+    CREATE INDEX bookings_by_status ON bookings (site_id, status, start_ts, id);
+    CREATE INDEX bookings_by_date ON bookings (site_id, local_date, start_ts, id);
+    CREATE TABLE idempotency_keys (
+        site_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        booking_id TEXT NOT NULL REFERENCES bookings (id),
+        PRIMARY KEY (site_id, key)
+    ) STRICT;
+    CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+    """,
+)
+
+_COLUMNS = (
+    "id, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone, "
+    "local_date, customer, notes, created_at, updated_at"
+)
+
+
+def sqlite_version_has_wal_reset_bug(version: tuple[int, int, int]) -> bool:
+    """True for SQLite versions with the WAL-reset data-loss bug (fixed 3.51.3, 3.50.7, 3.44.6)."""
+    if version >= _WAL_RESET_FIXED[0]:
+        return False
+    return not any(version[:2] == fixed[:2] and version >= fixed for fixed in _WAL_RESET_FIXED[1:])
+
+
+class SQLiteStore:
+    """Bookings in one SQLite file, in WAL mode, shared safely by threads and processes."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout: float = 5.0,
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous must be 'FULL' or 'NORMAL'")
+        self.path = str(path)
+        self.synchronous = synchronous
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        version = sqlite3.sqlite_version_info
+        log.info("SQLite %s at %s", sqlite3.sqlite_version, self.path)
+        if sqlite_version_has_wal_reset_bug(version):
+            log.warning(
+                "SQLite %s has the WAL-reset data-loss bug (fixed in 3.51.3, 3.50.7, 3.44.6); "
+                "upgrade the SQLite library Python links against",
+                sqlite3.sqlite_version,
+            )
+        self._migrate()
+        self._secret = self._load_secret()
+
+    # -- connections and the error boundary -----------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._translated():
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=self.busy_timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+                conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """The one place where `sqlite3` errors become `BookingError`s."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise StorageBusy(
+                    "the booking store is busy; retry shortly",
+                    {"retryAfterSeconds": 1},
+                ) from exc
+            raise InternalError("the booking store failed") from exc
+        except sqlite3.Error as exc:
+            raise InternalError("the booking store failed") from exc
+
+    @contextlib.contextmanager
+    def _transaction(self, mode: Literal["IMMEDIATE", "DEFERRED"]) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        with self._translated():
+            conn.execute(f"BEGIN {mode}")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction("IMMEDIATE") as conn:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(_MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    def _load_secret(self) -> bytes:
+        with self._transaction("IMMEDIATE") as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO store_meta (name, value) VALUES ('cursor_secret', ?)",
+                (secrets.token_bytes(32),),
+            )
+            row = conn.execute("SELECT value FROM store_meta WHERE name = 'cursor_secret'")
+            value: bytes = row.fetchone()[0]
+        return value
+
+    # -- rows ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _row(booking: Booking) -> tuple[Any, ...]:
+        try:
+            customer = json.dumps(dict(booking.customer), ensure_ascii=False)
+            customer.encode("utf-8")
+            if booking.notes is not None:
+                booking.notes.encode("utf-8")
+        except (UnicodeEncodeError, TypeError, ValueError):
+            raise ValidationError(
+                "text with unpaired surrogates cannot be stored", {"fields": ["customer"]}
+            ) from None
+        return (
+            booking.id,
+            booking.site_id,
+            booking.service_id,
+            booking.staff_id,
+            booking.branch_id,
+            booking.status.value,
+            booking.start_ts,
+            booking.end_ts,
+            getattr(booking.start.tzinfo, "key", "UTC"),
+            booking.date.isoformat(),
+            customer,
+            booking.notes,
+            booking.created_at.isoformat(),
+            booking.updated_at.isoformat(),
+        )
+
+    @staticmethod
+    def _booking(row: tuple[Any, ...]) -> Booking:
+        (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
+         local_date, customer, notes, created_at, updated_at) = row  # fmt: skip
+        tz = zone(zone_key)
+        return Booking(
+            id=bid,
+            site_id=site_id,
+            service_id=service_id,
+            staff_id=staff_id,
+            branch_id=branch_id,
+            status=Status(status),
+            start=datetime.fromtimestamp(start_ts, tz),
+            end=datetime.fromtimestamp(end_ts, tz),
+            date=date.fromisoformat(local_date),
+            customer=json.loads(customer),
+            notes=notes,
+            created_at=datetime.fromisoformat(created_at),
+            updated_at=datetime.fromisoformat(updated_at),
+        )
+
+    def _select_window(
+        self,
+        conn: sqlite3.Connection,
+        site_id: str,
+        start: int,
+        end: int,
+        staff_ids: Collection[str] | None,
+    ) -> list[Booking]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM bookings WHERE site_id = ? AND start_ts >= ? "
+            "AND start_ts < ? AND status != 'cancelled'"
+        )
+        params: list[Any] = [site_id, start, end]
+        if staff_ids is not None:
+            staff = sorted(staff_ids)
+            if not staff:
+                return []
+            sql += f" AND staff_id IN ({', '.join('?' * len(staff))})"
+            params += staff
+        return [self._booking(r) for r in conn.execute(sql, params)]
+
+    # -- the Store protocol ------------------------------------------------------------------
+
+    def add(self, booking: Booking) -> None:
+        """Insert `booking` as it is, with no availability check (for fixtures and imports)."""
+        row = self._row(booking)
+        with self._transaction("IMMEDIATE") as conn:
+            conn.execute(f"INSERT INTO bookings ({_COLUMNS}) VALUES ({_marks(row)})", row)
+
+    def bookings_starting_between(
+        self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
+    ) -> list[Booking]:
+        """Bookings holding time whose start lies in the UTC window `[start, end)`."""
+        conn = self._connection()
+        with self._translated():
+            return self._select_window(conn, site_id, start, end, staff_ids)
+
+    def create(
+        self,
+        site_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        decide: Decide,
+        idempotency: IdempotencyClaim | None = None,
+    ) -> tuple[Booking, bool]:
+        """Under one write lock: replay an idempotent repeat, or place and insert a booking."""
+        with self._transaction("IMMEDIATE") as conn:
+            if idempotency is not None:
+                found = conn.execute(
+                    "SELECT fingerprint, booking_id FROM idempotency_keys "
+                    "WHERE site_id = ? AND key = ?",
+                    (site_id, idempotency.key),
+                ).fetchone()
+                if found is not None:
+                    if found[0] != idempotency.fingerprint:
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was used with a different request",
+                            {"idempotencyKey": idempotency.key},
+                        )
+                    return self._get(conn, site_id, found[1]), True
+            booking = decide(self._select_window(conn, site_id, *window, staff_ids))
+            row = self._row(booking)
+            conn.execute(f"INSERT INTO bookings ({_COLUMNS}) VALUES ({_marks(row)})", row)
+            if idempotency is not None:
+                conn.execute(
+                    "INSERT INTO idempotency_keys (site_id, key, fingerprint, booking_id) "
+                    "VALUES (?, ?, ?, ?)",
+                    (site_id, idempotency.key, idempotency.fingerprint, booking.id),
+                )
+        return booking, False
+
+    def _get(self, conn: sqlite3.Connection, site_id: str, booking_id: str) -> Booking:
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM bookings WHERE id = ? AND site_id = ?",
+            (booking_id, site_id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"unknown booking {booking_id!r}", {"bookingId": booking_id})
+        return self._booking(row)
+
+    def get(self, site_id: str, booking_id: str) -> Booking:
+        """The booking, or `NotFound` (also for another site's booking)."""
+        conn = self._connection()
+        with self._translated():
+            return self._get(conn, site_id, booking_id)
+
+    def change(self, site_id: str, booking_id: str, change: Change) -> Booking:
+        """Under one write lock: read a booking, apply `change`, store the result."""
+        with self._transaction("IMMEDIATE") as conn:
+            current = self._get(conn, site_id, booking_id)
+            updated = change(current)
+            if updated is not current:
+                conn.execute(
+                    "UPDATE bookings SET status = ?, updated_at = ? WHERE id = ? AND site_id = ?",
+                    (updated.status.value, updated.updated_at.isoformat(), booking_id, site_id),
+                )
+        return updated
+
+    def list_bookings(self, site_id: str, query: ListQuery) -> tuple[list[Booking], int]:
+        """One page ordered by `(start, id)` after `query.after`, and the total matching."""
+        where = "site_id = ?"
+        params: list[Any] = [site_id]
+        if query.status is not None:
+            where += " AND status = ?"
+            params.append(query.status.value)
+        if query.day is not None:
+            where += " AND local_date = ?"
+            params.append(query.day.isoformat())
+        page_where, page_params = where, list(params)
+        if query.after is not None:
+            page_where += " AND (start_ts > ? OR (start_ts = ? AND id > ?))"
+            page_params += [query.after[0], query.after[0], query.after[1]]
+        with self._transaction("DEFERRED") as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM bookings WHERE {page_where} ORDER BY start_ts, id LIMIT ?",
+                [*page_params, query.limit],
+            ).fetchall()
+            total = conn.execute(f"SELECT count(*) FROM bookings WHERE {where}", params)
+            count: int = total.fetchone()[0]
+        return [self._booking(r) for r in rows], count
+
+    def cursor_secret(self) -> bytes:
+        """The HMAC key for list cursors, stored in the file so every process shares it."""
+        return self._secret
+
+    def explain_window_query(self, site_id: str, staff_ids: Collection[str]) -> list[str]:
+        """`EXPLAIN QUERY PLAN` of the window lookup, to show it is an index search."""
+        staff = sorted(staff_ids)
+        sql = (
+            f"EXPLAIN QUERY PLAN SELECT {_COLUMNS} FROM bookings WHERE site_id = ? "
+            "AND start_ts >= ? AND start_ts < ? AND status != 'cancelled' "
+            f"AND staff_id IN ({', '.join('?' * len(staff))})"
+        )
+        conn = self._connection()
+        with self._translated():
+            return [str(r[-1]) for r in conn.execute(sql, [site_id, 0, 1, *staff])]
+
+    def close(self) -> None:
+        """Close every connection this store opened, in any thread."""
+        with self._all_lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def _marks(row: tuple[Any, ...]) -> str:
+    return ", ".join("?" * len(row))
