@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from importlib.resources import files
 from pathlib import Path
 from typing import NoReturn
 
-from .catalog import Catalog, Site, load_catalog
+from .catalog import Site, load_catalog
+from .demo import demo_catalog
 from .engine import Engine
 from .errors import BookingError, ValidationError
 from .localtime import TZDATA_VERSION, to_instant
+from .server import serve
 from .values import Slot
 from .wire import slot_json
 
@@ -27,12 +30,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def demo_catalog() -> Catalog:
-    """The bundled demo: a salon with two branches, three staff and four services."""
-    text = files("optimo_booking").joinpath("demo_catalog.json").read_text("utf-8")
-    return load_catalog(json.loads(text))
 
 
 def _package_version() -> str:
@@ -60,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     slots.add_argument("--branch", help="only this branch")
     slots.add_argument("--now", help="pretend it is this ISO 8601 instant (with offset)")
     slots.add_argument("--json", action="store_true", help="print the API's JSON slot shape")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (threaded stdlib server)")
+    serve.add_argument("--catalog", type=Path, help="catalog .json or .toml (default: demo)")
+    serve.add_argument(
+        "--db", default="bookings.sqlite3", help="SQLite file (default: %(default)s)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=8080, help="port, 0 for any (default: %(default)s)"
+    )
+
+    keys = commands.add_parser("keys", help="API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    new_key = key_commands.add_parser("new", help="print a fresh key and its catalog entry")
+    new_key.add_argument("--site", required=True, help="the site the key is for")
+    new_key.add_argument("--id", default="key", help="the key's id in the catalog")
     return parser
 
 
@@ -70,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "slots":
             return _slots(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "keys":
+            return _new_key(args)
     except BookingError as exc:
         print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
         return 2
@@ -116,6 +133,21 @@ def _slots(args: argparse.Namespace) -> int:
         print(json.dumps([slot_json(s) for s in found], indent=2))
         return 0
     print(_timeline(site, args.service, args.date, found))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.catalog) if args.catalog else demo_catalog()
+    serve(catalog, db=args.db, host=args.host, port=args.port, demo=args.catalog is None)
+    return 0
+
+
+def _new_key(args: argparse.Namespace) -> int:
+    key = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    print(f"API key for site {args.site!r} (shown once; store it now): {key}")
+    print("Add this to the site's apiKeys in the catalog:")
+    print(json.dumps({"id": args.id, "sha256": digest}))
     return 0
 
 

@@ -1,0 +1,436 @@
+"""The seed's four endpoints as a plain WSGI application: `BookingAPI(engine)`.
+
+Routing, parsing and error mapping are thin; every rule of substance lives in the engine.
+Checks run in DESIGN.md's order: route (404), method (405), key (401), key's site (403),
+media type (415), size (413), parameters and body (400), then the engine. Every
+`BookingError` becomes an HTTP answer in one function, `_error_response`, from the error's
+own `code` and `http_status`; anything else is a logged 500 without a traceback in the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .catalog import load_catalog
+from .demo import demo_catalog
+from .engine import Engine
+from .errors import (
+    BookingError,
+    Forbidden,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from .openapi import openapi_document
+from .stores import SQLiteStore
+from .wire import booking_json, slot_json, utc_text
+
+__all__ = ["BookingAPI", "create_app"]
+
+MAX_BODY_BYTES = 64 * 1024
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+_LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
+_SLOTS = re.compile(r"/v1/sites/([^/]+)/booking/slots")
+_BOOKINGS = re.compile(r"/v1/sites/([^/]+)/booking/bookings")
+_STATUS = re.compile(r"/v1/sites/([^/]+)/booking/bookings/([^/]+)/status")
+
+access_log = logging.getLogger("optimo_booking.access")
+error_log = logging.getLogger("optimo_booking.api")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Environ = Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class _Answer:
+    status: int
+    body: dict[str, Any]
+    headers: list[tuple[str, str]]
+
+
+class BookingAPI:
+    """A WSGI app serving the booking endpoints of every site in the engine's catalog."""
+
+    def __init__(self, engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.engine = engine
+        self.max_body_bytes = max_body_bytes
+        # digest -> site id; keys are only ever held as SHA-256 digests.
+        self._digests: list[tuple[bytes, str]] = [
+            (bytes.fromhex(key.sha256), site.id)
+            for site in engine.catalog.sites.values()
+            for key in site.api_keys
+        ]
+        self._openapi = json.dumps(openapi_document(), indent=2).encode("utf-8")
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        began = time.perf_counter()
+        incoming = str(environ.get("HTTP_X_REQUEST_ID", ""))
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        path = _path(environ)
+        try:
+            if method == "GET" and path == "/v1/openapi.json":
+                return self._send_raw(
+                    start_response, request_id, self._openapi, began, method, path
+                )
+            answer = self._handle(environ, method, path)
+        except BookingError as exc:
+            answer = _error_response(exc)
+        except Exception:
+            error_log.exception("unexpected error in request %s", request_id)
+            answer = _error_response(InternalError("something went wrong; the error was logged"))
+        return self._send(start_response, request_id, answer, began, method, path)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _handle(self, environ: Environ, method: str, path: str) -> _Answer:
+        route = _route(path)
+        if route is None:
+            raise NotFound(f"no route {path!r}", {"path": path})
+        name, allowed, params = route
+        if method not in allowed:
+            raise MethodNotAllowed(f"{method} is not allowed here", {"allow": sorted(allowed)})
+        site_id = params[0]
+        self._authorize(environ, site_id)
+        body = self._body(environ) if method in ("POST", "PATCH") else {}
+        if name == "slots":
+            return self._slots(environ, site_id)
+        if name == "bookings" and method == "GET":
+            return self._list(environ, site_id)
+        if name == "bookings":
+            return self._create(environ, site_id, body)
+        return self._set_status(environ, site_id, params[1], body)
+
+    def _authorize(self, environ: Environ, site_id: str) -> None:
+        key = environ.get("HTTP_X_API_KEY")
+        if not key:
+            raise Unauthorized("send your API key in the X-Api-Key header")
+        digest = hashlib.sha256(str(key).encode("utf-8", "surrogatepass")).digest()
+        owner: str | None = None
+        for known, known_site in self._digests:  # every digest is compared: constant time
+            if hmac.compare_digest(digest, known):
+                owner = known_site
+        if owner is None:
+            raise Unauthorized("unknown API key")
+        if owner != site_id:
+            raise Forbidden("this API key belongs to another site")
+
+    def _body(self, environ: Environ) -> dict[str, Any]:
+        media = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+        if media != "application/json":
+            raise UnsupportedMediaType(
+                "send the body as application/json", {"contentType": media or None}
+            )
+        length_text = str(environ.get("CONTENT_LENGTH") or "")
+        stream = environ["wsgi.input"]
+        if length_text:
+            if not length_text.isascii() or not length_text.isdigit():
+                raise ValidationError("bad Content-Length", {"fields": ["Content-Length"]})
+            length = int(length_text)
+            if length > self.max_body_bytes:
+                raise PayloadTooLarge(
+                    f"the body is over {self.max_body_bytes} bytes",
+                    {"maxBytes": self.max_body_bytes},
+                )
+            raw = stream.read(length)
+        else:
+            raw = stream.read(self.max_body_bytes + 1)
+            if len(raw) > self.max_body_bytes:
+                raise PayloadTooLarge(
+                    f"the body is over {self.max_body_bytes} bytes",
+                    {"maxBytes": self.max_body_bytes},
+                )
+        return parse_json_object(raw)
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def _slots(self, environ: Environ, site_id: str) -> _Answer:
+        q = _query(environ, required=("serviceId", "date"), optional=("staffId", "branchId"))
+        slots = self.engine.slots(
+            site_id,
+            q["serviceId"],
+            q["date"],
+            staff_id=q.get("staffId"),
+            branch_id=q.get("branchId"),
+        )
+        return _Answer(200, {"data": [slot_json(s) for s in slots]}, [])
+
+    def _list(self, environ: Environ, site_id: str) -> _Answer:
+        q = _query(environ, required=(), optional=("limit", "cursor", "status", "date"))
+        limit = 25
+        if "limit" in q:
+            if not _LIMIT.fullmatch(q["limit"]):
+                raise ValidationError("limit must be a whole number 1..100", {"fields": ["limit"]})
+            limit = int(q["limit"])
+        page = self.engine.list_bookings(
+            site_id,
+            limit=limit,
+            cursor=q.get("cursor") or None,
+            status=q.get("status"),
+            date=q.get("date"),
+        )
+        return _Answer(
+            200,
+            {
+                "data": [booking_json(b) for b in page.items],
+                "pagination": {
+                    "total": page.total,
+                    "limit": page.limit,
+                    "nextCursor": page.next_cursor,
+                },
+            },
+            [],
+        )
+
+    def _create(self, environ: Environ, site_id: str, body: dict[str, Any]) -> _Answer:
+        _fields(
+            body,
+            required=("serviceId", "date", "startTime", "customer"),
+            optional=("staffId", "branchId", "notes"),
+        )
+        for name in ("serviceId", "date", "startTime", "staffId", "branchId"):
+            if name in body and not (isinstance(body[name], str) and body[name]):
+                raise ValidationError(f"{name} must be a non-empty string", {"fields": [name]})
+        key = environ.get("HTTP_IDEMPOTENCY_KEY")
+        outcome = self.engine.create_booking_outcome(
+            site_id,
+            service_id=body["serviceId"],
+            date=body["date"],
+            start_time=body["startTime"],
+            customer=body["customer"],
+            staff_id=body.get("staffId"),
+            branch_id=body.get("branchId"),
+            notes=body.get("notes"),
+            idempotency_key=str(key) if key is not None else None,
+        )
+        if outcome.replayed:
+            return _Answer(
+                200, {"data": booking_json(outcome.booking)}, [("Idempotent-Replayed", "true")]
+            )
+        return _Answer(201, {"data": booking_json(outcome.booking)}, [])
+
+    def _set_status(
+        self, environ: Environ, site_id: str, booking_id: str, body: dict[str, Any]
+    ) -> _Answer:
+        _query(environ, required=(), optional=())
+        _fields(body, required=("status",), optional=())
+        booking = self.engine.set_status(site_id, booking_id, body["status"])
+        return _Answer(200, {"data": booking_json(booking)}, [])
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _meta(self, request_id: str) -> dict[str, str]:
+        try:
+            moment = self.engine.now()
+        except Exception:  # a broken clock must not also break the error envelope
+            error_log.exception("the engine's clock failed")
+            moment = datetime.now(UTC)
+        return {"requestId": request_id, "timestamp": utc_text(moment)}
+
+    def _send(
+        self,
+        start_response: StartResponse,
+        request_id: str,
+        answer: _Answer,
+        began: float,
+        method: str,
+        path: str,
+    ) -> list[bytes]:
+        body = dict(answer.body)
+        body["meta"] = self._meta(request_id)
+        try:
+            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # an unpaired surrogate echoed from the request
+            payload = json.dumps(body).encode("ascii")
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(payload))),
+            ("X-Request-Id", request_id),
+            ("Cache-Control", "no-store"),
+            *answer.headers,
+        ]
+        start_response(_status_line(answer.status), headers)
+        _log_access(method, path, answer.status, began, request_id)
+        return [payload]
+
+    def _send_raw(
+        self,
+        start_response: StartResponse,
+        request_id: str,
+        payload: bytes,
+        began: float,
+        method: str,
+        path: str,
+    ) -> list[bytes]:
+        start_response(
+            _status_line(200),
+            [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Content-Length", str(len(payload))),
+                ("X-Request-Id", request_id),
+            ],
+        )
+        _log_access(method, path, 200, began, request_id)
+        return [payload]
+
+
+def _error_response(exc: BookingError) -> _Answer:
+    """The one mapping from a `BookingError` to an HTTP answer, from the error's own fields."""
+    headers: list[tuple[str, str]] = []
+    details = dict(exc.details)
+    if exc.http_status == 405:
+        headers.append(("Allow", ", ".join(details.get("allow", []))))
+    if exc.http_status == 503:
+        headers.append(("Retry-After", str(details.get("retryAfterSeconds", 1))))
+    body = {"error": {"code": exc.code, "message": exc.message, "details": details}}
+    return _Answer(exc.http_status, body, headers)
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def _log_access(method: str, path: str, status: int, began: float, request_id: str) -> None:
+    elapsed = (time.perf_counter() - began) * 1000
+    access_log.info("%s %s %d %.1fms %s", method, path, status, elapsed, request_id)
+
+
+def _path(environ: Environ) -> str:
+    raw = str(environ.get("PATH_INFO", "") or "/")
+    # WSGI hands PATH_INFO as latin-1 decoded bytes; read it back as UTF-8.
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
+def _route(path: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
+    for name, pattern, methods in (
+        ("slots", _SLOTS, frozenset({"GET"})),
+        ("bookings", _BOOKINGS, frozenset({"GET", "POST"})),
+        ("status", _STATUS, frozenset({"PATCH"})),
+    ):
+        match = pattern.fullmatch(path)
+        if match:
+            return name, methods, match.groups()
+    return None
+
+
+def _query(
+    environ: Environ, *, required: tuple[str, ...], optional: tuple[str, ...]
+) -> dict[str, str]:
+    """Query parameters: unknown, repeated, missing or empty ones are `validation_error`."""
+    text = str(environ.get("QUERY_STRING", ""))
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("the query string is malformed", {"fields": ["query"]}) from None
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    allowed = set(required) | set(optional)
+    for name, value in pairs:
+        if name not in allowed:
+            problems[name] = "unknown parameter"
+        elif name in values:
+            problems[name] = "given more than once"
+        elif value == "" and name != "cursor":
+            problems[name] = "must not be empty"
+        values.setdefault(name, value)
+    for name in required:
+        if name not in values:
+            problems[name] = "is required"
+    if problems:
+        raise ValidationError(
+            _describe(problems), {"fields": sorted(problems), "problems": problems}
+        )
+    return values
+
+
+def _fields(
+    body: Mapping[str, Any], *, required: tuple[str, ...], optional: tuple[str, ...]
+) -> None:
+    problems: dict[str, str] = {}
+    allowed = set(required) | set(optional)
+    for name in body:
+        if name not in allowed:
+            problems[name] = "unknown field"
+    for name in required:
+        if body.get(name) is None:
+            problems[name] = "is required"
+    if problems:
+        raise ValidationError(
+            _describe(problems), {"fields": sorted(problems), "problems": problems}
+        )
+
+
+def _describe(problems: Mapping[str, str]) -> str:
+    return "; ".join(f"{name}: {why}" for name, why in sorted(problems.items()))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A strict JSON object: no NaN/Infinity, no duplicate keys, no huge or infinite numbers."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+    except RecursionError:
+        raise ValidationError("the JSON body is nested too deeply", {"fields": ["body"]}) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}", {"fields": ["body"]}) from None
+    if not isinstance(value, dict):
+        raise ValidationError("the body must be a JSON object", {"fields": ["body"]})
+    return value
+
+
+def create_app(catalog_path: str | None = None, db_path: str | None = None) -> BookingAPI:
+    """An app for WSGI servers such as gunicorn: `gunicorn 'optimo_booking.api:create_app()'`.
+
+    Reads `OPTIMO_CATALOG` (default: the bundled demo) and `OPTIMO_DB` (default
+    `bookings.sqlite3`) when the arguments are not given.
+    """
+    catalog_path = catalog_path or os.environ.get("OPTIMO_CATALOG")
+    db_path = db_path or os.environ.get("OPTIMO_DB", "bookings.sqlite3")
+    catalog = load_catalog(catalog_path) if catalog_path else demo_catalog()
+    return BookingAPI(Engine(catalog, store=SQLiteStore(db_path)))

@@ -1,0 +1,1035 @@
+"""Hypothesis strategies and invariant checks for property-based tests of booking code.
+
+Import this module in your own test suite to generate realistic catalogs, bookings and
+awkward dates (daylight-saving transitions in zones that shift by 30 minutes, at midnight,
+or skip a whole day), then assert the engine's promises on whatever it returns::
+
+    from hypothesis import given, settings
+    from optimo_booking import generate_slots, load_catalog
+    from optimo_booking import testing as obt
+
+    @settings(max_examples=200, deadline=None)
+    @given(obt.scenarios())
+    def test_slots_keep_their_promises(scenario):
+        for service in scenario.site.services.values():
+            slots = generate_slots(
+                scenario.site, service, scenario.day, scenario.bookings, scenario.now
+            )
+            obt.check_slot_invariants(
+                scenario.site, service, scenario.day, slots, scenario.bookings, scenario.now
+            )
+
+Strategies return plain catalog dicts (the format `load_catalog` reads), so a failing example
+prints as something you can paste into a bug report. The checks are plain functions that raise
+`AssertionError` with a message naming the slot, the booking and the instants involved; they
+compute their expectations from the catalog's rules with a small brute-force oracle written
+independently of the engine's hot path.
+
+This module needs Hypothesis, a test-time dependency: install `optimo-booking[test]`.
+Importing `optimo_booking` itself never imports Hypothesis.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "optimo_booking.testing needs Hypothesis; install the test extra: "
+        "pip install 'optimo-booking[test]'"
+    ) from exc
+
+from .catalog import WEEKDAYS, Service, Site, Staff, TimeRange, load_catalog
+from .localtime import parse_hhmm, zone
+from .slots import generate_slots
+from .values import Booking, Slot, Status
+
+__all__ = [
+    "DST_HEAVY_ZONES",
+    "Scenario",
+    "arbitrary_bookings",
+    "bookings",
+    "breaks_within",
+    "catalogs",
+    "check_booked_never_available",
+    "check_elapsed_duration",
+    "check_no_available_overlaps_bookings",
+    "check_slot_grid",
+    "check_slot_invariants",
+    "check_slot_reasons",
+    "check_slots_on_date",
+    "check_slots_ordered",
+    "check_slots_within_hours",
+    "dates_near_transitions",
+    "held_span",
+    "hours_with_breaks",
+    "moments_near",
+    "placed_bookings",
+    "scenarios",
+    "services",
+    "slot_held_span",
+    "timezone_names",
+    "transition_dates",
+    "weekly_hours",
+]
+
+#: Zones whose rules trip up naive date arithmetic: one-hour DST in both hemispheres, a
+#: transition at midnight (Santiago), a 30-minute shift (Lord Howe), a transition at 02:45
+#: (Chatham), a skipped calendar day (Apia, 2011-12-30), a half-hour offset with no DST
+#: (Kolkata), and UTC.
+DST_HEAVY_ZONES: tuple[str, ...] = (
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Pacific/Apia",
+    "Asia/Kolkata",
+    "UTC",
+)
+
+_DAY = 86_400
+_ONE_DAY = timedelta(days=1)
+_STATUS_WEIGHTS: tuple[Status, ...] = (
+    Status.CONFIRMED,
+    Status.CONFIRMED,
+    Status.CONFIRMED,
+    Status.PENDING,
+    Status.CANCELLED,
+    Status.COMPLETED,
+    Status.NO_SHOW,
+)
+_BLOCKING_REASONS = frozenset({"booked", "full"})
+
+
+# -- time zones and dates ----------------------------------------------------------------
+
+
+def timezone_names(zones: Sequence[str] = DST_HEAVY_ZONES) -> st.SearchStrategy[str]:
+    """IANA zone names (strings, as the catalog spells them), by default `DST_HEAVY_ZONES`."""
+    return st.sampled_from(tuple(zones))
+
+
+def _offset_at(instant: int, tz: tzinfo) -> timedelta | None:
+    return datetime.fromtimestamp(instant, tz).utcoffset()
+
+
+@functools.cache
+def _transitions(timezone: str, first_year: int, last_year: int) -> tuple[int, ...]:
+    # Scan UTC days for a change of offset, then bisect to the exact second it happens.
+    tz = zone(timezone)
+    lo = int(datetime(first_year, 1, 1, tzinfo=UTC).timestamp())
+    hi = int(datetime(last_year + 1, 1, 1, tzinfo=UTC).timestamp())
+    found: list[int] = []
+    previous = _offset_at(lo, tz)
+    for t in range(lo + _DAY, hi + 1, _DAY):
+        current = _offset_at(t, tz)
+        if current != previous:
+            a, b = t - _DAY, t  # offset(a) == previous, offset(b) == current
+            while b - a > 1:
+                mid = (a + b) // 2
+                if _offset_at(mid, tz) == previous:
+                    a = mid
+                else:
+                    b = mid
+            found.append(b)
+            previous = current
+    return tuple(found)
+
+
+def transition_dates(
+    timezone: str, *, first_year: int = 2010, last_year: int = 2030
+) -> tuple[date, ...]:
+    """Local dates in `timezone` that hold, or are within one day of, a change of UTC offset.
+
+    Transitions are found by scanning `utcoffset` over the years given (inclusive), so this
+    also finds the odd ones: Apia skipping 2011-12-30, Santiago moving its clocks at midnight.
+    A zone with no transition in those years gives an empty tuple.
+    """
+    tz = zone(timezone)
+    dates: set[date] = set()
+    for instant in _transitions(timezone, first_year, last_year):
+        before = datetime.fromtimestamp(instant - 1, tz).date()
+        after = datetime.fromtimestamp(instant, tz).date()
+        day = before - _ONE_DAY
+        while day <= after + _ONE_DAY:
+            dates.add(day)
+            day += _ONE_DAY
+    return tuple(sorted(dates))
+
+
+def dates_near_transitions(
+    timezone: str, *, first_year: int = 2010, last_year: int = 2030
+) -> st.SearchStrategy[date]:
+    """Dates within a day of a real UTC-offset change in `timezone` (see `transition_dates`).
+
+    For a zone without transitions in those years (UTC, Asia/Kolkata) it draws any date in
+    them, so the strategy can be combined freely with `timezone_names()`.
+    """
+    near = transition_dates(timezone, first_year=first_year, last_year=last_year)
+    if not near:
+        return st.dates(date(first_year, 1, 1), date(last_year, 12, 31))
+    return st.sampled_from(near)
+
+
+def moments_near(
+    day: date, *, days_before: int = 3, days_after: int = 2
+) -> st.SearchStrategy[datetime]:
+    """Aware UTC datetimes from `days_before` days before `day` to `days_after` days after it.
+
+    Mostly whole minutes (so `now` lands exactly on slot starts and notice limits), sometimes
+    with seconds. Use the result as the `now` of a slot query.
+    """
+    base = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+    minutes = st.integers(-days_before * 1440, (days_after + 1) * 1440)
+    seconds = st.sampled_from((0, 0, 0, 1, 30, 59))
+    return st.builds(lambda m, s: datetime.fromtimestamp(base + m * 60 + s, UTC), minutes, seconds)
+
+
+# -- weekly hours, breaks, services, catalogs --------------------------------------------
+
+
+def _hhmm(minute: int) -> str:
+    if minute == 1440:
+        return "24:00"
+    minute %= 1440
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _range_text(start: int, end: int) -> str:
+    """`HH:MM-HH:MM` for minutes `[start, end)`; an end past 1440 is written overnight."""
+    return f"{_hhmm(start)}-{_hhmm(end)}"
+
+
+def _parse_range(text: str) -> tuple[int, int]:
+    start_text, _, end_text = text.partition("-")
+    start, end = parse_hhmm(start_text), parse_hhmm(end_text, allow_24=True)
+    return start, end if end > start else end + 1440
+
+
+@st.composite
+def _day_ranges(
+    draw: st.DrawFn, granularity: int, max_ranges: int, overnight: bool
+) -> list[tuple[int, int]]:
+    count = draw(st.integers(0, max_ranges))
+    if not count:
+        return []
+    points = draw(
+        st.sets(st.integers(0, 1440 // granularity), min_size=2 * count, max_size=2 * count)
+    )
+    minutes = [p * granularity for p in sorted(points)]
+    ranges = list(zip(minutes[0::2], minutes[1::2], strict=True))
+    last_start, _ = ranges[-1]
+    if overnight and last_start > 0 and draw(st.integers(0, 3)) == 0:
+        # The last range runs past midnight, ending before its own start next morning.
+        end = draw(st.integers(0, last_start // granularity - 1)) * granularity
+        ranges[-1] = (last_start, end + 1440)
+    return ranges
+
+
+@st.composite
+def _weekly_minutes(
+    draw: st.DrawFn, granularity: int, max_ranges: int, overnight: bool
+) -> dict[str, list[tuple[int, int]]]:
+    result: dict[str, list[tuple[int, int]]] = {}
+    for day in WEEKDAYS:
+        if draw(st.integers(0, 5)) == 0:
+            continue  # weekday absent: no hours
+        result[day] = draw(_day_ranges(granularity, max_ranges, overnight))
+    return result
+
+
+def weekly_hours(
+    *, granularity: int = 15, max_ranges: int = 3, overnight: bool = True
+) -> st.SearchStrategy[dict[str, list[str]]]:
+    """`weeklyHours` dicts: per weekday, sorted non-overlapping `"HH:MM-HH:MM"` ranges.
+
+    Times are multiples of `granularity` minutes (15 reaches Chatham's 02:45 transition).
+    A day may be missing, empty, end at `"24:00"`, or (when `overnight`) have its last range
+    run past midnight (`"22:00-02:00"`).
+    """
+    return _weekly_minutes(granularity, max_ranges, overnight).map(
+        lambda week: {day: [_range_text(s, e) for s, e in ranges] for day, ranges in week.items()}
+    )
+
+
+@st.composite
+def breaks_within(
+    draw: st.DrawFn,
+    hours: Mapping[str, Sequence[str]],
+    *,
+    granularity: int = 15,
+    strictly_inside: bool = False,
+    before_midnight: bool = False,
+) -> dict[str, list[str]]:
+    """A `breaks` dict for `hours`: at most one break inside each range, so none overlap.
+
+    With `strictly_inside`, a break neither starts at its range's start nor ends at its end
+    (both halves stay non-empty). With `before_midnight`, a break ends by 23:59, so cutting
+    the range at the break leaves two ranges of the same weekday.
+    """
+    result: dict[str, list[str]] = {}
+    g = granularity
+    for day, texts in hours.items():
+        chosen: list[str] = []
+        for text in texts:
+            start, end = _parse_range(text)
+            if not draw(st.booleans()):
+                continue
+            first_start = start + (g if strictly_inside else 0)
+            last_end = end - (g if strictly_inside else 0)
+            if before_midnight:
+                last_end = min(last_end, 1440 - g)
+            last_start = min(last_end - g, 1440 - g)
+            if last_start < first_start:
+                continue
+            b_start = first_start + g * draw(st.integers(0, (last_start - first_start) // g))
+            b_end = b_start + g * draw(st.integers(1, (last_end - b_start) // g))
+            chosen.append(_range_text(b_start, b_end))
+        if chosen:
+            result[day] = chosen
+    return result
+
+
+def hours_with_breaks(
+    *,
+    granularity: int = 15,
+    strictly_inside: bool = False,
+    before_midnight: bool = False,
+) -> st.SearchStrategy[tuple[dict[str, list[str]], dict[str, list[str]]]]:
+    """Pairs `(weeklyHours, breaks)` with each break inside one of that weekday's ranges."""
+    return weekly_hours(granularity=granularity).flatmap(
+        lambda hours: st.tuples(
+            st.just(hours),
+            breaks_within(
+                hours,
+                granularity=granularity,
+                strictly_inside=strictly_inside,
+                before_midnight=before_midnight,
+            ),
+        )
+    )
+
+
+@st.composite
+def services(
+    draw: st.DrawFn,
+    service_id: str = "service",
+    staff_ids: Sequence[str] = (),
+    branch_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A service dict: duration, sometimes a step, buffers, seats, notice and advance limits.
+
+    `staffIds` is drawn from `staff_ids` (empty means every staff member), `branchIds` from
+    `branch_ids`.
+    """
+    duration = draw(
+        st.sampled_from((5, 15, 20, 30, 45, 50, 60, 90, 120, 240)) | st.integers(1, 300)
+    )
+    service: dict[str, Any] = {"id": service_id, "durationMinutes": duration}
+    if draw(st.booleans()):
+        service["slotStepMinutes"] = draw(
+            st.sampled_from((5, 10, 15, 30, 60)) | st.integers(5, 120)
+        )
+    if draw(st.booleans()):
+        service["bufferBeforeMinutes"] = draw(st.integers(0, 30))
+    if draw(st.booleans()):
+        service["bufferAfterMinutes"] = draw(st.integers(0, 30))
+    service["capacity"] = draw(st.sampled_from((1, 1, 1, 2, 3)))
+    if draw(st.integers(0, 2)) == 0:
+        service["minNoticeMinutes"] = draw(st.integers(0, 2 * 1440))
+    if draw(st.integers(0, 3)) == 0:
+        service["maxAdvanceDays"] = draw(st.integers(0, 3))
+    if staff_ids and draw(st.integers(0, 1)) == 1:
+        chosen = draw(st.lists(st.sampled_from(tuple(staff_ids)), min_size=1, unique=True))
+        service["staffIds"] = chosen
+    if branch_ids and draw(st.integers(0, 3)) == 0:
+        service["branchIds"] = draw(
+            st.lists(st.sampled_from(tuple(branch_ids)), min_size=1, unique=True)
+        )
+    return service
+
+
+def _iso(instant: int) -> str:
+    return datetime.fromtimestamp(instant, UTC).isoformat()
+
+
+def _local_midnight(day: date, tz: tzinfo) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
+
+
+@st.composite
+def _staff_member(
+    draw: st.DrawFn,
+    staff_id: str,
+    site_zone: str,
+    branch_ids: Sequence[str],
+    around: date | None,
+    staff_timezones: bool,
+) -> dict[str, Any]:
+    hours, breaks = draw(hours_with_breaks())
+    member: dict[str, Any] = {"id": staff_id, "name": staff_id.title()}
+    own_zone: str | None = None
+    if staff_timezones and draw(st.integers(0, 3)) == 0:
+        own_zone = draw(timezone_names())
+        member["timezone"] = own_zone
+    if branch_ids and draw(st.integers(0, 1)) == 1:
+        member["branchId"] = draw(st.sampled_from(tuple(branch_ids)))
+    weekly: dict[str, list[Any]] = {}
+    for day, ranges in hours.items():
+        items: list[Any] = []
+        for text in ranges:
+            if branch_ids and draw(st.integers(0, 4)) == 0:
+                start_text, _, end_text = text.partition("-")
+                branch = draw(st.sampled_from(tuple(branch_ids)))
+                items.append({"start": start_text, "end": end_text, "branchId": branch})
+            else:
+                items.append(text)
+        weekly[day] = items
+    member["weeklyHours"] = weekly
+    if breaks:
+        member["breaks"] = breaks
+    if around is None:
+        return member
+    if draw(st.integers(0, 3)) == 0:
+        days = [around - _ONE_DAY, around, around + _ONE_DAY]
+        chosen = draw(st.lists(st.sampled_from(days), min_size=1, max_size=3, unique=True))
+        member["dateOverrides"] = {
+            d.isoformat(): [_range_text(s, e) for s, e in draw(_day_ranges(15, 2, True))]
+            for d in chosen
+        }
+    if draw(st.integers(0, 4)) == 0:
+        weekday = draw(st.sampled_from(("MO", "TU", "WE", "TH", "FR", "SA", "SU")))
+        interval = draw(st.integers(1, 2))
+        dtstart = around - timedelta(days=draw(st.integers(0, 20)))
+        member["recurring"] = [
+            {
+                "rrule": f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={weekday}",
+                "dtstart": dtstart.isoformat(),
+                "hours": [_range_text(s, e) for s, e in draw(_day_ranges(15, 2, True))],
+            }
+        ]
+    if draw(st.integers(0, 3)) == 0:
+        base = _local_midnight(around, zone(own_zone or site_zone))
+        spans = []
+        for _ in range(draw(st.integers(1, 2))):
+            start = base + 60 * draw(st.integers(-1440, 2 * 1440))
+            length = 60 * draw(st.integers(1, 12 * 60))
+            spans.append({"start": _iso(start), "end": _iso(start + length)})
+        member["timeOff"] = spans
+    return member
+
+
+@st.composite
+def catalogs(
+    draw: st.DrawFn,
+    *,
+    timezone: str | None = None,
+    around: date | None = None,
+    max_staff: int = 3,
+    max_services: int = 3,
+    staff_timezones: bool = True,
+    branches: bool = True,
+) -> dict[str, Any]:
+    """A catalog dict with one site (`"site"`), a few staff and services, valid for `load_catalog`.
+
+    `timezone` fixes the site's zone (else one of `DST_HEAVY_ZONES`). Staff sometimes have
+    their own zone (unless `staff_timezones` is false) and a branch; some ranges name a branch.
+    With `around`, some staff also get date overrides, a fortnightly RRULE and time off near
+    that date, so they matter for slot queries of `around`.
+    """
+    site_zone = timezone if timezone is not None else draw(timezone_names())
+    branch_list: list[dict[str, Any]] = []
+    if branches:
+        for i in range(draw(st.integers(0, 2))):
+            branch: dict[str, Any] = {"id": f"branch-{i}"}
+            if staff_timezones and draw(st.integers(0, 3)) == 0:
+                branch["timezone"] = draw(timezone_names())
+            branch_list.append(branch)
+    branch_ids = [b["id"] for b in branch_list]
+    staff_ids = [f"staff-{i}" for i in range(draw(st.integers(1, max_staff)))]
+    staff = [
+        draw(_staff_member(s, site_zone, branch_ids, around, staff_timezones)) for s in staff_ids
+    ]
+    service_list = [
+        draw(services(f"service-{i}", staff_ids, branch_ids))
+        for i in range(draw(st.integers(1, max_services)))
+    ]
+    site: dict[str, Any] = {
+        "id": "site",
+        "timezone": site_zone,
+        "services": service_list,
+        "staff": staff,
+    }
+    if branch_list:
+        site["branches"] = branch_list
+    return {"sites": [site]}
+
+
+# -- bookings ----------------------------------------------------------------------------
+
+
+def _booking(
+    booking_id: str,
+    site: Site,
+    service: Service,
+    staff: Staff,
+    start: int,
+    branch_id: str | None,
+    status: Status,
+    created: datetime,
+) -> Booking:
+    tz = staff.zone
+    begin = datetime.fromtimestamp(start, tz)
+    return Booking(
+        id=booking_id,
+        site_id=site.id,
+        service_id=service.id,
+        staff_id=staff.id,
+        branch_id=branch_id,
+        status=status,
+        start=begin,
+        end=datetime.fromtimestamp(start + service.duration, tz),
+        date=begin.date(),
+        customer={"name": f"Customer {booking_id}"},
+        notes=None,
+        created_at=created,
+        updated_at=created,
+    )
+
+
+@st.composite
+def placed_bookings(
+    draw: st.DrawFn, site: Site, day: date, now: datetime, *, max_size: int = 5
+) -> list[Booking]:
+    """Bookings placed one by one on slots the engine lists for `day` and its neighbours.
+
+    Each booking takes a listed slot that its earlier siblings left free of `booked`/`full`
+    (slots only `past`, `too_soon`, `too_far` or in time off are taken too: the booking was
+    made earlier, the time off added later). So these are bookings a store could hold.
+    """
+    placed: list[Booking] = []
+    service_ids = tuple(site.services)
+    for i in range(draw(st.integers(0, max_size))):
+        service = site.services[draw(st.sampled_from(service_ids))]
+        offering = site.staff_for(service)
+        if not offering:
+            continue
+        staff = draw(st.sampled_from(offering))
+        when = day + timedelta(days=draw(st.integers(-1, 1)))
+        slots = [
+            slot
+            for slot in generate_slots(site, service, when, placed, now, staff_id=staff.id)
+            if slot.reason not in _BLOCKING_REASONS
+        ]
+        if not slots:
+            continue
+        slot = draw(st.sampled_from(slots))
+        placed.append(
+            _booking(
+                f"placed-{i}",
+                site,
+                service,
+                staff,
+                int(slot.start.timestamp()),
+                slot.branch_id,
+                draw(st.sampled_from(_STATUS_WEIGHTS)),
+                now,
+            )
+        )
+    return placed
+
+
+@st.composite
+def arbitrary_bookings(
+    draw: st.DrawFn, site: Site, day: date, now: datetime, *, max_size: int = 4
+) -> list[Booking]:
+    """Bookings at any whole minute from the day before `day` to the day after, any staff.
+
+    They may overlap each other, sit off the grid, or be of a service the staff member does
+    not offer: what an engine must still respect when a store was filled by other means.
+    """
+    result: list[Booking] = []
+    staff_list = tuple(site.staff.values())
+    service_list = tuple(site.services.values())
+    for i in range(draw(st.integers(0, max_size))):
+        staff = draw(st.sampled_from(staff_list))
+        service = draw(st.sampled_from(service_list))
+        base = _local_midnight(day, staff.zone)
+        start = base + 60 * draw(st.integers(-1440, 2 * 1440))
+        result.append(
+            _booking(
+                f"extra-{i}",
+                site,
+                service,
+                staff,
+                start,
+                staff.branch_id,
+                draw(st.sampled_from(_STATUS_WEIGHTS)),
+                now,
+            )
+        )
+    return result
+
+
+def bookings(site: Site, day: date, now: datetime) -> st.SearchStrategy[list[Booking]]:
+    """Placed bookings (see `placed_bookings`) plus a few arbitrary, possibly overlapping ones."""
+    return st.tuples(placed_bookings(site, day, now), arbitrary_bookings(site, day, now)).map(
+        lambda pair: pair[0] + pair[1]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One drawn test case: a catalog, its site, a local date, `now` and existing bookings."""
+
+    catalog: dict[str, Any]
+    site: Site
+    day: date
+    now: datetime
+    bookings: list[Booking]
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn, *, near_transitions: bool | None = None, with_bookings: bool = True
+) -> Scenario:
+    """A whole slot query: catalog, date (often near a DST transition), `now` and bookings.
+
+    `near_transitions` True always draws a date within a day of an offset change in the site's
+    zone, False never does, None mixes both.
+    """
+    site_zone = draw(timezone_names())
+    near = draw(st.booleans()) if near_transitions is None else near_transitions
+    if near:
+        day = draw(dates_near_transitions(site_zone))
+    else:
+        day = draw(st.dates(date(2010, 1, 1), date(2030, 12, 31)))
+    raw = draw(catalogs(timezone=site_zone, around=day))
+    site = load_catalog(raw).site("site")
+    now = draw(moments_near(day))
+    drawn = draw(bookings(site, day, now)) if with_bookings else []
+    return Scenario(catalog=raw, site=site, day=day, now=now, bookings=drawn)
+
+
+# -- spans -------------------------------------------------------------------------------
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def held_span(site: Site, booking: Booking) -> tuple[int, int]:
+    """UTC seconds `[start - bufferBefore, end + bufferAfter)` the booking holds its staff for.
+
+    A booking of a service the site does not know holds its bare `[start, end)`.
+    """
+    service = site.services.get(booking.service_id)
+    before = service.buffer_before if service else 0
+    after = service.buffer_after if service else 0
+    return _ts(booking.start) - before, _ts(booking.end) + after
+
+
+def slot_held_span(service: Service, slot: Slot) -> tuple[int, int]:
+    """UTC seconds the slot would hold if booked: its service time plus the buffers."""
+    return _ts(slot.start) - service.buffer_before, _ts(slot.end) + service.buffer_after
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _describe(slot: Slot) -> str:
+    branch = f" at {slot.branch_id}" if slot.branch_id else ""
+    return f"slot {slot.start.isoformat()}..{slot.end.isoformat()} of {slot.staff_id}{branch}"
+
+
+def _describe_span(span: tuple[int, int]) -> str:
+    return f"[{_iso(span[0])}, {_iso(span[1])})"
+
+
+def _as_service(site: Site, service: Service | str) -> Service:
+    return site.service(service) if isinstance(service, str) else service
+
+
+def _holding(bookings: Iterable[Booking], staff_id: str) -> list[Booking]:
+    return [b for b in bookings if b.staff_id == staff_id and b.status.holds_time]
+
+
+# -- the schedule oracle -----------------------------------------------------------------
+
+
+def _wall(day: date, minute: int, tz: tzinfo) -> int:
+    # PEP 495 fold=0: a gap time moves forward by the gap, an ambiguous one is the first.
+    extra, minute = divmod(minute, 1440)
+    d = day + timedelta(days=extra)
+    return int(datetime(d.year, d.month, d.day, minute // 60, minute % 60, tzinfo=tz).timestamp())
+
+
+def _rules(staff: Staff, day: date) -> tuple[tuple[TimeRange, ...], tuple[TimeRange, ...]]:
+    override = staff.date_overrides.get(day)
+    if override is not None:
+        return override, ()
+    hours = tuple(staff.weekly_hours.get(day.weekday(), ()))
+    for rec in staff.recurring:
+        if rec.dates_between(day, day):
+            hours += rec.hours
+    return hours, tuple(staff.breaks.get(day.weekday(), ()))
+
+
+def _cut(span: tuple[int, int], cuts: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    pieces = [span]
+    for c_start, c_end in cuts:
+        next_pieces = []
+        for start, end in pieces:
+            if c_end <= start or c_start >= end:
+                next_pieces.append((start, end))
+                continue
+            if start < c_start:
+                next_pieces.append((start, c_start))
+            if c_end < end:
+                next_pieces.append((c_end, end))
+        pieces = next_pieces
+    return pieces
+
+
+def _worked_on(staff: Staff, day: date) -> dict[str | None, list[tuple[int, int]]]:
+    """UTC spans the rules of local `day` put to work, by branch (breaks of that day removed)."""
+    tz = staff.zone
+    if _wall(day, 0, tz) == _wall(day + _ONE_DAY, 0, tz):
+        return {}  # a date the zone skipped has no hours
+    hours, breaks = _rules(staff, day)
+    cuts = [(_wall(day, b.start, tz), _wall(day, b.end, tz)) for b in breaks]
+    result: dict[str | None, list[tuple[int, int]]] = {}
+    for r in hours:
+        span = (_wall(day, r.start, tz), _wall(day, r.end, tz))
+        result.setdefault(r.branch_id or staff.branch_id, []).extend(_cut(span, cuts))
+    return result
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if start >= end:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _worked_between(
+    staff: Staff, first: date, last: date
+) -> dict[str | None, list[tuple[int, int]]]:
+    spans: dict[str | None, list[tuple[int, int]]] = {}
+    day = first
+    while day <= last:
+        for branch, found in _worked_on(staff, day).items():
+            spans.setdefault(branch, []).extend(found)
+        day += _ONE_DAY
+    return {branch: _merged(found) for branch, found in spans.items()}
+
+
+def _local_date(instant: int, tz: tzinfo) -> date:
+    return datetime.fromtimestamp(instant, tz).date()
+
+
+def _staff_for(site: Site, slot: Slot) -> Staff:
+    staff = site.staff.get(slot.staff_id)
+    if staff is None:
+        raise AssertionError(f"{_describe(slot)} names staff {slot.staff_id!r}, not in the site")
+    return staff
+
+
+def _offering(
+    site: Site, service: Service, staff_id: str | None, branch_id: str | None
+) -> tuple[list[Staff], set[str | None] | None]:
+    staff = [site.staff[s] for s in service.staff_ids] or list(site.staff.values())
+    if staff_id is not None:
+        staff = [s for s in staff if s.id == staff_id]
+    if branch_id is not None:
+        allowed: set[str | None] | None = (
+            set() if service.branch_ids and branch_id not in service.branch_ids else {branch_id}
+        )
+    else:
+        allowed = set(service.branch_ids) if service.branch_ids else None
+    return staff, allowed
+
+
+# -- invariant checks --------------------------------------------------------------------
+
+
+def check_slots_ordered(slots: Sequence[Slot]) -> None:
+    """Slots come by start instant, then staff id, with no slot listed twice."""
+    keys = [(_ts(s.start), s.staff_id, s.branch_id or "") for s in slots]
+    for i, (before, after) in enumerate(itertools.pairwise(keys)):
+        if before[:2] > after[:2]:
+            raise AssertionError(
+                f"slots out of order at {i}: {_describe(slots[i])} before {_describe(slots[i + 1])}"
+            )
+    seen: set[tuple[int, str, str]] = set()
+    for slot, key in zip(slots, keys, strict=True):
+        if key in seen:
+            raise AssertionError(f"{_describe(slot)} is listed twice")
+        seen.add(key)
+
+
+def check_slots_on_date(
+    site: Site, slots: Iterable[Slot], day: date, last_day: date | None = None
+) -> None:
+    """Each slot starts on local date `day` (to `last_day`) in its staff member's zone.
+
+    Also checks that `start` and `end` are expressed in that zone.
+    """
+    last = day if last_day is None else last_day
+    for slot in slots:
+        staff = _staff_for(site, slot)
+        for name, moment in (("start", slot.start), ("end", slot.end)):
+            there = moment.astimezone(staff.zone)
+            if (there.replace(tzinfo=None), there.utcoffset()) != (
+                moment.replace(tzinfo=None),
+                moment.utcoffset(),
+            ):
+                raise AssertionError(
+                    f"{_describe(slot)}: {name} is not in {staff.zone.key} "
+                    f"(there it is {there.isoformat()})"
+                )
+        local = _local_date(_ts(slot.start), staff.zone)
+        if not day <= local <= last:
+            span = str(day) if last == day else f"{day}..{last}"
+            raise AssertionError(
+                f"{_describe(slot)} starts on {local} in {staff.zone.key}, not on {span}"
+            )
+
+
+def check_slots_within_hours(site: Site, slots: Iterable[Slot]) -> None:
+    """Each slot's service time `[start, end)` lies in its staff member's working hours.
+
+    Hours are recomputed from the catalog rules (weekly and recurring hours, or that date's
+    override; less that date's breaks) for the slot's branch, in the staff member's zone.
+    """
+    for slot in slots:
+        staff = _staff_for(site, slot)
+        start, end = _ts(slot.start), _ts(slot.end)
+        # A range of local date d ends before local date d + 2 begins (d + 3 when the zone
+        # skipped a day), so two days back is enough.
+        first = _local_date(start, staff.zone) - 2 * _ONE_DAY
+        last = _local_date(end - 1, staff.zone)
+        periods = _worked_between(staff, first, last).get(slot.branch_id, [])
+        if not any(p_start <= start and end <= p_end for p_start, p_end in periods):
+            shown = ", ".join(_describe_span(p) for p in periods if p[1] > start - _DAY) or "none"
+            raise AssertionError(
+                f"{_describe(slot)} is outside working hours; hours near it: {shown}"
+            )
+
+
+def check_elapsed_duration(service: Service, slots: Iterable[Slot]) -> None:
+    """Each slot lasts the service's duration in elapsed time (not wall-clock difference)."""
+    for slot in slots:
+        elapsed = _ts(slot.end) - _ts(slot.start)
+        if elapsed != service.duration:
+            raise AssertionError(
+                f"{_describe(slot)} lasts {elapsed} s of elapsed time; "
+                f"{service.id} lasts {service.duration} s"
+            )
+
+
+def check_slot_grid(
+    site: Site,
+    service: Service | str,
+    day: date,
+    slots: Iterable[Slot],
+    *,
+    staff_id: str | None = None,
+    branch_id: str | None = None,
+) -> None:
+    """The slots listed for `day` are exactly the grid: `p + k * step` per working period.
+
+    For every staff member offering the service (and branch filter), every maximal working
+    period `p` gives starts `p + k * step` (elapsed time) with `start + duration <= end`
+    that fall on local `day`. A period that began more than two days before `day` is not
+    judged (engines may bound how far back they look for a period's start).
+    """
+    service = _as_service(site, service)
+    offering, allowed = _offering(site, service, staff_id, branch_id)
+    expected: set[tuple[str, str | None, int]] = set()
+    unjudged: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
+    for staff in offering:
+        tz = staff.zone
+        lo, hi = _wall(day, 0, tz), _wall(day + _ONE_DAY, 0, tz)
+        known_from = _wall(day - 2 * _ONE_DAY, 0, tz)
+        known_to = _wall(day + 3 * _ONE_DAY, 0, tz)
+        worked = _worked_between(staff, day - 5 * _ONE_DAY, day + 2 * _ONE_DAY)
+        for branch, periods in worked.items():
+            if allowed is not None and branch not in allowed:
+                continue
+            for p_start, p_end in periods:
+                if p_end <= lo or p_start >= hi:
+                    continue
+                if p_start < known_from or (p_end >= known_to and hi + service.duration > p_end):
+                    unjudged.setdefault((staff.id, branch), []).append((p_start, p_end))
+                    continue
+                k = max(0, -((p_start - lo) // service.step))
+                start = p_start + k * service.step
+                while start < hi and start + service.duration <= p_end:
+                    expected.add((staff.id, branch, start))
+                    start += service.step
+
+    def judged(key: tuple[str, str | None, int]) -> bool:
+        spans = unjudged.get((key[0], key[1]), [])
+        return not any(s <= key[2] < e for s, e in spans)
+
+    listed: dict[tuple[str, str | None, int], Slot] = {}
+    for slot in slots:
+        key = (slot.staff_id, slot.branch_id, _ts(slot.start))
+        if key in listed:
+            raise AssertionError(f"{_describe(slot)} is listed twice")
+        listed[key] = slot
+    extra = sorted(k for k in listed.keys() - expected if judged(k))
+    missing = sorted((k for k in expected - listed.keys()), key=lambda k: (k[2], k[0], k[1] or ""))
+    if extra:
+        slot = listed[extra[0]]
+        raise AssertionError(
+            f"{_describe(slot)} is not on the grid of {service.id} "
+            f"(step {service.step} s from each working period's start); {len(extra)} such"
+        )
+    if missing:
+        staff_key, branch, start = missing[0]
+        local = datetime.fromtimestamp(start, site.staff[staff_key].zone)
+        raise AssertionError(
+            f"grid slot {local.isoformat()} of {staff_key}"
+            f"{f' at {branch}' if branch else ''} for {service.id} on {day} is missing; "
+            f"{len(missing)} missing"
+        )
+
+
+def _expected_reason(
+    site: Site, service: Service, slot: Slot, bookings: Sequence[Booking], now: int
+) -> str | None:
+    staff = _staff_for(site, slot)
+    start = _ts(slot.start)
+    if start < now:
+        return "past"
+    if start < now + service.min_notice_minutes * 60:
+        return "too_soon"
+    if service.max_advance_days is not None and start > now + service.max_advance_days * _DAY:
+        return "too_far"
+    if any(_overlap((start, start + service.duration), span) for span in staff.time_off):
+        return "time_off"
+    wanted = slot_held_span(service, slot)
+    seats = 0
+    blocked = False
+    for b in _holding(bookings, staff.id):
+        if service.capacity > 1 and b.service_id == service.id and _ts(b.start) == start:
+            seats += 1
+        elif _overlap(held_span(site, b), wanted):
+            blocked = True
+    if service.capacity > 1 and seats >= service.capacity:
+        return "full"
+    return "booked" if blocked else None
+
+
+def check_slot_reasons(
+    site: Site,
+    service: Service | str,
+    slots: Iterable[Slot],
+    bookings: Sequence[Booking],
+    now: datetime,
+) -> None:
+    """Each slot's `available`/`reason` is the first rule that applies, recomputed by brute force.
+
+    Order: `past`, `too_soon`, `too_far`, `time_off`, `full`, `booked`; None when available.
+    """
+    service = _as_service(site, service)
+    now_ts = _ts(now)
+    for slot in slots:
+        want = _expected_reason(site, service, slot, bookings, now_ts)
+        if slot.reason != want:
+            raise AssertionError(
+                f"{_describe(slot)} has reason {slot.reason!r}, expected {want!r} "
+                f"(now {now.isoformat()}, {service.id}: notice {service.min_notice_minutes} min, "
+                f"advance {service.max_advance_days} d, capacity {service.capacity})"
+            )
+
+
+def check_no_available_overlaps_bookings(
+    site: Site, service: Service | str, slots: Iterable[Slot], bookings: Iterable[Booking]
+) -> None:
+    """No available slot's held span overlaps the held span of a booking holding its staff.
+
+    The one exception is a group session: with capacity above one, a booking of the same
+    service and staff at the same start shares the slot rather than blocking it.
+    """
+    service = _as_service(site, service)
+    holding = list(bookings)
+    for slot in slots:
+        if not slot.available:
+            continue
+        wanted = slot_held_span(service, slot)
+        for b in _holding(holding, slot.staff_id):
+            shared = b.service_id == service.id and _ts(b.start) == _ts(slot.start)
+            if service.capacity > 1 and shared:
+                continue
+            span = held_span(site, b)
+            if _overlap(span, wanted):
+                raise AssertionError(
+                    f"{_describe(slot)} is available, but its held span {_describe_span(wanted)} "
+                    f"overlaps booking {b.id} ({b.status}) holding {_describe_span(span)}"
+                )
+
+
+def check_booked_never_available(
+    site: Site, service: Service | str, slots: Iterable[Slot], bookings: Iterable[Booking]
+) -> None:
+    """A slot taken by bookings that hold time is not available.
+
+    For each booking of `service` that holds time, the listed slot of the same staff member
+    at the same start is unavailable (for a group service: once its seats are all taken),
+    with reason `booked` or `full` unless an earlier reason (`past`...) applies.
+    """
+    service = _as_service(site, service)
+    seats: dict[tuple[str, int], list[Booking]] = {}
+    for b in bookings:
+        if b.service_id == service.id and b.status.holds_time:
+            seats.setdefault((b.staff_id, _ts(b.start)), []).append(b)
+    for slot in slots:
+        taken = seats.get((slot.staff_id, _ts(slot.start)), [])
+        if len(taken) < service.capacity:
+            continue
+        if slot.available:
+            ids = ", ".join(b.id for b in taken)
+            raise AssertionError(
+                f"{_describe(slot)} is available though booked by {ids} "
+                f"(capacity {service.capacity})"
+            )
+
+
+def check_slot_invariants(
+    site: Site,
+    service: Service | str,
+    day: date,
+    slots: Sequence[Slot],
+    bookings: Sequence[Booking],
+    now: datetime,
+    *,
+    staff_id: str | None = None,
+    branch_id: str | None = None,
+) -> None:
+    """Every check of this module on one `generate_slots` answer for a single `day`."""
+    service = _as_service(site, service)
+    check_slots_ordered(slots)
+    check_slots_on_date(site, slots, day)
+    check_slots_within_hours(site, slots)
+    check_elapsed_duration(service, slots)
+    check_slot_grid(site, service, day, slots, staff_id=staff_id, branch_id=branch_id)
+    check_no_available_overlaps_bookings(site, service, slots, bookings)
+    check_booked_never_available(site, service, slots, bookings)
+    check_slot_reasons(site, service, slots, bookings, now)
