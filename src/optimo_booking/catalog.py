@@ -8,7 +8,6 @@ three typos reports three lines. Unknown keys are problems too: a typo must not 
 from __future__ import annotations
 
 import difflib
-import itertools
 import json
 import re
 import tomllib
@@ -256,6 +255,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
+        self.branches: Mapping[str, Branch] = {}  # of the site being read
 
     def bad(self, path: str, message: str) -> None:
         self.problems.append((path, message))
@@ -290,6 +290,16 @@ class _Reader:
     def ident(self, raw: Any, path: str) -> str | None:
         if not isinstance(raw, str) or not ID_PATTERN.fullmatch(raw):
             self.bad(path, f"{raw!r} is not an id (letters, digits, '.', '_', '-'; at most 64)")
+            return None
+        return raw
+
+    def branch_ref(self, raw: Any, path: str) -> str | None:
+        """A reference to a branch of the site being read."""
+        if not isinstance(raw, str):
+            self.bad(path, f"must be a branch id, not {_type_name(raw)}")
+            return None
+        if raw not in self.branches:
+            self.bad(path, f"unknown branch {raw!r}")
             return None
         return raw
 
@@ -376,7 +386,7 @@ class _Reader:
                 return None
             start_text, end_text = fields["start"], fields["end"]
             if fields.get("branchId") is not None:
-                branch_id = self.ident(fields["branchId"], _join(path, "branchId"))
+                branch_id = self.branch_ref(fields["branchId"], _join(path, "branchId"))
         else:
             self.bad(path, f"must be 'HH:MM-HH:MM' or an object, not {_type_name(raw)}")
             return None
@@ -407,9 +417,11 @@ class _Reader:
             if found is not None:
                 ranges.append((found, item_path))
         ranges.sort(key=lambda pair: pair[0].start)
-        for (before, _), (after, after_path) in itertools.pairwise(ranges):
-            if after.start < before.end:
-                self.bad(after_path, "overlaps another range of the same day")
+        reach = -1  # the latest end among the ranges before this one
+        for found, item_path in ranges:
+            if found.start < reach:
+                self.bad(item_path, "overlaps another range of the same day")
+            reach = max(reach, found.end)
         return tuple(r for r, _ in ranges)
 
     def weekly(self, raw: Any, path: str, *, branch_ok: bool) -> dict[int, tuple[TimeRange, ...]]:
@@ -451,6 +463,7 @@ class _Reader:
         site_zone = self.timezone(f.get("timezone"), _join(path, "timezone"), optional=True)
         api_keys = self.unique(f.get("apiKeys"), _join(path, "apiKeys"), self.api_key)
         branches = self.unique(f.get("branches"), _join(path, "branches"), self.branch)
+        self.branches = branches
         branch_zones = {b.id: zone(b.timezone) for b in branches.values() if b.timezone}
         staff = self.unique(
             f.get("staff"),
@@ -621,10 +634,9 @@ class _Reader:
             return _join(path, key)
 
         staff_id = self.ident(f.get("id"), p("id")) if "id" in f else None
-        branch_id = f.get("branchId")
-        if branch_id is not None and branch_id not in branches:
-            self.bad(p("branchId"), f"unknown branch {branch_id!r}")
-            branch_id = None
+        branch_id = None
+        if f.get("branchId") is not None:
+            branch_id = self.branch_ref(f["branchId"], p("branchId"))
         own_zone = self.timezone(f.get("timezone"), p("timezone"), optional=True)
         weekly = self.weekly(f.get("weeklyHours"), p("weeklyHours"), branch_ok=True)
         breaks = self.weekly(f.get("breaks"), p("breaks"), branch_ok=False)
@@ -634,14 +646,6 @@ class _Reader:
         ]  # fmt: skip
         overrides = self.overrides(f.get("dateOverrides"), p("dateOverrides"))
         time_off = self.time_off(f.get("timeOff"), p("timeOff"))
-        every_range = (
-            [(r, f"{p('weeklyHours')}") for day in weekly.values() for r in day]
-            + [(r, p("recurring")) for rec in recurring for r in rec.hours]
-            + [(r, p("dateOverrides")) for day in overrides.values() for r in day]
-        )
-        for time_range, where in every_range:
-            if time_range.branch_id is not None and time_range.branch_id not in branches:
-                self.bad(where, f"unknown branch {time_range.branch_id!r}")
         rule_zone = own_zone or (branch_zones.get(branch_id) if branch_id else None) or site_zone
         if staff_id is None or rule_zone is None:
             return None

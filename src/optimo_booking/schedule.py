@@ -86,7 +86,8 @@ def working_periods(staff: Staff, first: date, last: date) -> dict[str | None, I
             if period[0] < window_end and period[1] > window_start
         ]
 
-    lo, hi = first, last
+    # The day before `first` is always read: its overnight ranges can reach into `first`.
+    lo, hi = first - _ONE_DAY, last
     day = lo
     while day <= hi:
         add(day)

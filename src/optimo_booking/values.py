@@ -27,7 +27,9 @@ class Status(enum.StrEnum):
 def _check_span(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    if end <= start:
+    # Compare instants: two datetimes in one zone compare by wall time and ignore `fold`,
+    # so a slot ending in the repeated hour of a fall-back would look inverted.
+    if end.timestamp() <= start.timestamp():
         raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
 
 

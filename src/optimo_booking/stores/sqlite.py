@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -94,6 +95,7 @@ class SQLiteStore:
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
         self._local = threading.local()
+        self._pid = os.getpid()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         version = sqlite3.sqlite_version_info
@@ -110,6 +112,11 @@ class SQLiteStore:
     # -- connections and the error boundary -----------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            # A forked child must not touch its parent's connections: open its own.
+            self._local = threading.local()
+            self._all = []
+            self._pid = os.getpid()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             with self._translated():
