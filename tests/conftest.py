@@ -156,6 +156,7 @@ BOOKING_CATALOG: dict[str, Any] = {
         {
             "id": FAR_SITE,
             "timezone": "America/New_York",
+            "branches": [{"id": "tokyo", "timezone": "Asia/Tokyo"}],
             "services": [
                 {"id": "late", "durationMinutes": 45, "slotStepMinutes": 15,
                  "bufferBeforeMinutes": 5},
@@ -165,6 +166,9 @@ BOOKING_CATALOG: dict[str, Any] = {
                 {"id": "dan", "weeklyHours": {d: ["20:00-02:00"] for d in _WEEK}},
                 {"id": "eve", "timezone": "Asia/Kolkata",
                  "weeklyHours": {d: ["08:30-12:30"] for d in _WEEK}},
+                # no zone of her own: her rules are read in her branch's zone
+                {"id": "kai", "branchId": "tokyo",
+                 "weeklyHours": {d: ["09:00-12:00"] for d in _WEEK}},
             ],
         },
     ]
@@ -172,7 +176,8 @@ BOOKING_CATALOG: dict[str, Any] = {
 
 
 def booking_catalog() -> Catalog:
-    """The booking tests' catalog: site `bk` (Berlin, ann/ben/cat) and site `far`."""
+    """The booking tests' catalog: site `bk` (Berlin: ann, ben, cat) and site `far` (New York:
+    dan in New York, eve in Kolkata, kai at the Tokyo branch)."""
     return load_catalog(BOOKING_CATALOG)
 
 
@@ -198,7 +203,9 @@ class FakeClock:
 @pytest.fixture(params=["memory", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     """Every store test runs on both stores: a `MemoryStore` and a fresh `SQLiteStore` file."""
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "b.sqlite3")
+    made: Store = (
+        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "b.sqlite3")
+    )
     yield made
     made.close()
 
@@ -262,9 +269,9 @@ def held_conflicts(catalog: Catalog, bookings: Iterable[Booking]) -> list[tuple[
     for rows in by_staff.values():
         rows.sort(key=lambda b: held_span(catalog, b))
         for i, a in enumerate(rows):
-            a_lo, a_hi = held_span(catalog, a)
+            a_hi = held_span(catalog, a)[1]
             for b in rows[i + 1 :]:
-                b_lo, b_hi = held_span(catalog, b)
+                b_lo = held_span(catalog, b)[0]
                 if b_lo >= a_hi:
                     break
                 capacity = catalog.site(a.site_id).services[a.service_id].capacity

@@ -136,6 +136,7 @@ class Staff:
     recurring: tuple[Recurrence, ...]
     date_overrides: Mapping[date, tuple[TimeRange, ...]]
     time_off: IntervalSet
+    works_at: frozenset[str | None]  # branches of its ranges (None: no branch)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -660,6 +661,11 @@ class _Reader:
             recurring=tuple(recurring),
             date_overrides=MappingProxyType(overrides),
             time_off=time_off,
+            works_at=frozenset(
+                r.branch_id or branch_id
+                for day in (*weekly.values(), *overrides.values(), *(c.hours for c in recurring))
+                for r in day
+            ),
         )
 
     def recurrence(self, raw: Any, path: str) -> Recurrence | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from .catalog import Catalog, Site
+from .catalog import Catalog, Site, Staff
 from .cursors import decode_cursor, encode_cursor
-from .errors import ValidationError
+from .errors import SlotUnavailable, ValidationError
 from .lifecycle import next_status, parse_status
 from .localtime import day_start, local_date, to_instant
 from .placement import place, prepare_request
@@ -101,7 +101,7 @@ class Engine:
         staff = staff_offering(site, service, staff_id=staff_id, branch_id=branch_id)
         if not staff:
             return []
-        lo, hi = self._window(site, first, last)
+        lo, hi = self._window(site, staff, first, last)
         bookings = self.store.bookings_starting_between(site_id, lo, hi, {s.id for s in staff})
         return generate_slots(
             site,
@@ -115,16 +115,20 @@ class Engine:
         )
 
     @staticmethod
-    def _window(site: Site, first: date, last: date) -> tuple[int, int]:
-        # UTC seconds that can hold a booking affecting slots of these dates in any staff
-        # zone: the dates padded by a day each side (zone offsets span 26 hours) plus the
-        # longest service and its buffers (a booking may start before and reach in).
+    def _window(site: Site, staff: Sequence[Staff], first: date, last: date) -> tuple[int, int]:
+        """UTC seconds where a booking must start to matter for these staff on these dates.
+
+        Candidates start within the staff members' local dates; a booking matters when its
+        held span can meet a candidate's, so it starts within two of the longest held spans
+        (service plus both buffers) of one.
+        """
         reach = max(
             (s.duration + s.buffer_before + s.buffer_after for s in site.services.values()),
             default=0,
         )
-        lo = day_start(first - timedelta(days=2), site.zone) - 2 * reach
-        hi = day_start(last + timedelta(days=3), site.zone) + 2 * reach
+        after_last = last + timedelta(days=1)
+        lo = min(day_start(first, member.zone) for member in staff) - 2 * reach
+        hi = max(day_start(after_last, member.zone) for member in staff) + 2 * reach
         return lo, hi
 
     # -- bookings ------------------------------------------------------------------------
@@ -191,7 +195,9 @@ class Engine:
                 )
             claim = IdempotencyClaim(key=idempotency_key, fingerprint=request.fingerprint())
         staff = staff_offering(site, request.service, staff_id=staff_id, branch_id=branch_id)
-        lo, hi = self._window(site, request.date, request.date)
+        if not staff:
+            raise SlotUnavailable("nobody offers this service there", {"reason": "off_grid"})
+        lo, hi = self._window(site, staff, request.date, request.date)
 
         def decide(bookings: list[Booking]) -> Booking:
             now = self.now()

@@ -251,9 +251,10 @@ def check_customer(value: object, problems: dict[str, str]) -> dict[str, Any]:
         return {}
     customer = dict(value)
     try:
-        size = len(json.dumps(customer, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        text = json.dumps(customer, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode("utf-8"))
     except (UnicodeEncodeError, TypeError, ValueError):
-        problems["customer"] = "must be JSON text without unpaired surrogates"
+        problems["customer"] = "must be plain JSON: no NaN, no unpaired surrogates"
         return customer
     if size > MAX_CUSTOMER_BYTES:
         problems["customer"] = f"is {size} bytes of JSON; at most {MAX_CUSTOMER_BYTES}"

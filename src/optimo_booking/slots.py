@@ -115,13 +115,21 @@ def slot_grid(
 def staff_offering(
     site: Site, service: Service, *, staff_id: str | None = None, branch_id: str | None = None
 ) -> list[Staff]:
-    """Staff who offer `service` (optionally one of them); unknown ids raise `NotFound`."""
+    """Staff who offer `service` (optionally one of them) at a branch where they work.
+
+    Unknown ids raise `NotFound`; a staff member who exists but does not offer the service
+    there is simply left out.
+    """
     if branch_id is not None:
         site.branch(branch_id)
+    wanted = branch_choice(service, branch_id)
+    offering = site.staff_for(service)
     if staff_id is not None:
         member = site.staff_member(staff_id)
-        return [member] if member in site.staff_for(service) else []
-    return site.staff_for(service)
+        offering = [member] if member in offering else []
+    if wanted is None:
+        return offering
+    return [member for member in offering if member.works_at & wanted]
 
 
 def branch_choice(service: Service, branch_id: str | None) -> set[str | None] | None:

@@ -179,18 +179,19 @@ def dates_near_transitions(
     return st.sampled_from(near)
 
 
+@st.composite
 def moments_near(
-    day: date, *, days_before: int = 3, days_after: int = 2
-) -> st.SearchStrategy[datetime]:
+    draw: st.DrawFn, day: date, *, days_before: int = 3, days_after: int = 2
+) -> datetime:
     """Aware UTC datetimes from `days_before` days before `day` to `days_after` days after it.
 
     Mostly whole minutes (so `now` lands exactly on slot starts and notice limits), sometimes
     with seconds. Use the result as the `now` of a slot query.
     """
     base = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-    minutes = st.integers(-days_before * 1440, (days_after + 1) * 1440)
-    seconds = st.sampled_from((0, 0, 0, 1, 30, 59))
-    return st.builds(lambda m, s: datetime.fromtimestamp(base + m * 60 + s, UTC), minutes, seconds)
+    minute = draw(st.integers(-days_before * 1440, (days_after + 1) * 1440))
+    second = draw(st.sampled_from((0, 0, 0, 1, 30, 59)))
+    return datetime.fromtimestamp(base + minute * 60 + second, UTC)
 
 
 # -- weekly hours, breaks, services, catalogs --------------------------------------------
@@ -255,9 +256,11 @@ def weekly_hours(
     A day may be missing, empty, end at `"24:00"`, or (when `overnight`) have its last range
     run past midnight (`"22:00-02:00"`).
     """
-    return _weekly_minutes(granularity, max_ranges, overnight).map(
-        lambda week: {day: [_range_text(s, e) for s, e in ranges] for day, ranges in week.items()}
-    )
+    return _weekly_minutes(granularity, max_ranges, overnight).map(_week_texts)
+
+
+def _week_texts(week: Mapping[str, Sequence[tuple[int, int]]]) -> dict[str, list[str]]:
+    return {day: [_range_text(s, e) for s, e in ranges] for day, ranges in week.items()}
 
 
 @st.composite
@@ -298,24 +301,25 @@ def breaks_within(
     return result
 
 
+@st.composite
 def hours_with_breaks(
+    draw: st.DrawFn,
     *,
     granularity: int = 15,
     strictly_inside: bool = False,
     before_midnight: bool = False,
-) -> st.SearchStrategy[tuple[dict[str, list[str]], dict[str, list[str]]]]:
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Pairs `(weeklyHours, breaks)` with each break inside one of that weekday's ranges."""
-    return weekly_hours(granularity=granularity).flatmap(
-        lambda hours: st.tuples(
-            st.just(hours),
-            breaks_within(
-                hours,
-                granularity=granularity,
-                strictly_inside=strictly_inside,
-                before_midnight=before_midnight,
-            ),
+    hours = draw(weekly_hours(granularity=granularity))
+    breaks = draw(
+        breaks_within(
+            hours,
+            granularity=granularity,
+            strictly_inside=strictly_inside,
+            before_midnight=before_midnight,
         )
     )
+    return hours, breaks
 
 
 @st.composite
@@ -579,11 +583,10 @@ def arbitrary_bookings(
     return result
 
 
-def bookings(site: Site, day: date, now: datetime) -> st.SearchStrategy[list[Booking]]:
+@st.composite
+def bookings(draw: st.DrawFn, site: Site, day: date, now: datetime) -> list[Booking]:
     """Placed bookings (see `placed_bookings`) plus a few arbitrary, possibly overlapping ones."""
-    return st.tuples(placed_bookings(site, day, now), arbitrary_bookings(site, day, now)).map(
-        lambda pair: pair[0] + pair[1]
-    )
+    return draw(placed_bookings(site, day, now)) + draw(arbitrary_bookings(site, day, now))
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,16 @@ class Status(enum.StrEnum):
         return self is not Status.CANCELLED
 
 
-def _check_span(start: datetime, end: datetime) -> None:
+def _span_instants(start: datetime, end: datetime) -> tuple[float, float]:
+    """UTC seconds of an aware `[start, end)`; naive datetimes and `end <= start` are refused."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     # Compare instants: two datetimes in one zone compare by wall time and ignore `fold`,
     # so a slot ending in the repeated hour of a fall-back would look inverted.
-    if end.timestamp() <= start.timestamp():
+    first, second = start.timestamp(), end.timestamp()
+    if second <= first:
         raise ValueError(f"end {end.isoformat()} is not after start {start.isoformat()}")
+    return first, second
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +52,7 @@ class Slot:
     branch_id: str | None = None
 
     def __post_init__(self) -> None:
-        _check_span(self.start, self.end)
+        _span_instants(self.start, self.end)
         if self.available == (self.reason is not None):
             raise ValueError("a slot has a reason exactly when it is unavailable")
 
@@ -75,10 +78,11 @@ class Booking:
     _end_ts: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_span(self.start, self.end)
-        object.__setattr__(self, "status", Status(self.status))
-        object.__setattr__(self, "_start_ts", int(self.start.timestamp()))
-        object.__setattr__(self, "_end_ts", int(self.end.timestamp()))
+        start, end = _span_instants(self.start, self.end)
+        if type(self.status) is not Status:
+            object.__setattr__(self, "status", Status(self.status))
+        object.__setattr__(self, "_start_ts", int(start))
+        object.__setattr__(self, "_end_ts", int(end))
 
     @property
     def start_ts(self) -> int:

@@ -1,0 +1,221 @@
+"""Booking benchmarks on a SQLite file (pytest-benchmark).
+
+* creation rate: `Engine.create_booking` on a file with `synchronous=FULL` and `NORMAL`
+  (one IMMEDIATE transaction, with its fsync, per booking);
+* `Engine.slots` for one day on a store holding 1,000 vs 100,000 bookings spread over a
+  year, plus 100,000 rows of which 99,000 belong to another site (the index keeps them out).
+
+    .venv/bin/pytest benchmarks/test_booking_bench.py -s
+
+The last test prints bookings/second and the 100k / 1k ratio of the slot query.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from optimo_booking import Engine, SQLiteStore, load_catalog
+from optimo_booking.localtime import zone
+
+SITE = "bench"
+OTHER_SITE = "elsewhere"
+STAFF = [f"s{n:02d}" for n in range(10)]
+ZONE = "Europe/Berlin"
+TZ = zone(ZONE)
+OPEN, CLOSE = 8 * 60, 18 * 60  # every day, every staff member
+QUARTERS = (CLOSE - OPEN) // 15  # 40 quarter-hour slots a day each
+FIRST_DAY = date(2026, 1, 1)
+YEAR = 365
+NOW = datetime(2025, 12, 1, tzinfo=UTC)  # before every booking: nothing is "past"
+QUERY_DAY = date(2026, 7, 15)
+
+CATALOG = load_catalog(
+    {
+        "sites": [
+            {
+                "id": SITE,
+                "timezone": ZONE,
+                "services": [{"id": "trim", "durationMinutes": 15}],
+                "staff": [
+                    {
+                        "id": s,
+                        "weeklyHours": {
+                            d: ["08:00-18:00"]
+                            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                        },
+                    }
+                    for s in STAFF
+                ],
+            }
+        ]
+    }
+)
+RESULTS: dict[str, float] = {}
+
+
+def _clock() -> datetime:
+    return NOW
+
+
+def _slot_starts() -> Iterator[tuple[date, str, str]]:
+    """Every (date, staff, HH:MM) of the year, day by day."""
+    for d in range(YEAR):
+        day = FIRST_DAY + timedelta(days=d)
+        for q in range(QUARTERS):
+            minute = OPEN + 15 * q
+            for staff in STAFF:
+                yield day, staff, f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+# -- creation rate -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+def test_booking_creation_rate(benchmark: Any, tmp_path: Path, synchronous: str) -> None:
+    store = SQLiteStore(tmp_path / f"create-{synchronous}.sqlite3", synchronous=synchronous)  # type: ignore[arg-type]
+    engine = Engine(CATALOG, store=store, clock=_clock)
+    starts = _slot_starts()
+
+    def create_one() -> None:
+        day, staff, hhmm = next(starts)
+        engine.create_booking(
+            SITE,
+            service_id="trim",
+            date=day,
+            start_time=hhmm,
+            customer={"name": "Bench", "email": "bench@example.org"},
+            staff_id=staff,
+        )
+
+    benchmark.pedantic(create_one, rounds=400, iterations=1, warmup_rounds=10)
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        rate = 1 / stats.stats.mean
+        benchmark.extra_info["bookings_per_second"] = round(rate, 1)
+        RESULTS[f"create {synchronous}"] = rate
+    store.close()
+
+
+# -- slots for one day against the store's size ----------------------------------------------------
+
+
+def _rows(count: int, *, site_share: float = 1.0, seed: int = 7) -> list[tuple[Any, ...]]:
+    """`count` non-overlapping confirmed bookings over the year, rows as the store writes them.
+
+    A fraction `1 - site_share` of them belong to another site.
+    """
+    rng = random.Random(seed)
+    capacity = YEAR * QUARTERS * len(STAFF)
+    picks = rng.sample(range(capacity), count)
+    ours = int(count * site_share)
+    customer = json.dumps({"name": "Bench", "email": "bench@example.org"})
+    stamp = NOW.isoformat()
+    rows = []
+    for n, pick in enumerate(picks):
+        d, rest = divmod(pick, QUARTERS * len(STAFF))
+        q, s = divmod(rest, len(STAFF))
+        day = FIRST_DAY + timedelta(days=d)
+        minute = OPEN + 15 * q
+        start = int(
+            datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=TZ).timestamp()
+        )
+        rows.append(
+            (
+                f"bk_{n:020x}",
+                SITE if n < ours else OTHER_SITE,
+                "trim",
+                STAFF[s],
+                None,
+                "confirmed",
+                start,
+                start + 900,
+                ZONE,
+                day.isoformat(),
+                customer,
+                None,
+                stamp,
+                stamp,
+            )
+        )
+    return rows
+
+
+def _filled_store(path: Path, rows: list[tuple[Any, ...]]) -> SQLiteStore:
+    SQLiteStore(path).close()  # creates the schema
+    with sqlite3.connect(path) as conn:
+        conn.executemany(f"INSERT INTO bookings VALUES ({', '.join('?' * 14)})", rows)
+    return SQLiteStore(path)
+
+
+STORE_SIZES = {
+    "1k": {"count": 1_000},
+    "100k": {"count": 100_000},
+    "100k-99k-elsewhere": {"count": 100_000, "site_share": 0.01},
+}
+
+
+@pytest.fixture(scope="module", params=list(STORE_SIZES))
+def sized_engine(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("slots") / f"{request.param}.sqlite3"
+    store = _filled_store(path, _rows(**STORE_SIZES[request.param]))
+    yield Engine(CATALOG, store=store, clock=_clock)
+    store.close()
+
+
+def test_slots_for_one_day(benchmark: Any, sized_engine: Engine) -> None:
+    size = Path(sized_engine.store.path).stem  # type: ignore[attr-defined]
+    slots = benchmark(sized_engine.slots, SITE, "trim", QUERY_DAY)
+    assert len(slots) == QUARTERS * len(STAFF)
+    booked = sum(not s.available for s in slots)
+    benchmark.extra_info["bookings_on_the_day"] = booked
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        RESULTS[f"slots {size}"] = stats.stats.median
+        RESULTS[f"slots-min {size}"] = stats.stats.min
+        RESULTS[f"booked {size}"] = booked
+
+
+def test_window_fetch_for_one_day(benchmark: Any, sized_engine: Engine) -> None:
+    """The store's share of `slots`: the rows of the padded window, as `Booking` values."""
+    size = Path(sized_engine.store.path).stem  # type: ignore[attr-defined]
+    lo, hi = sized_engine._window(sized_engine.catalog.site(SITE), QUERY_DAY, QUERY_DAY)
+    rows = benchmark(sized_engine.store.bookings_starting_between, SITE, lo, hi, set(STAFF))
+    benchmark.extra_info["rows"] = len(rows)
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        RESULTS[f"fetch {size}"] = stats.stats.median
+        RESULTS[f"rows {size}"] = len(rows)
+
+
+def test_report() -> None:
+    """Print the figures (run with -s); nothing to assert about a machine's speed."""
+    lines = []
+    for mode in ("FULL", "NORMAL"):
+        if f"create {mode}" in RESULTS:
+            lines.append(f"create_booking, synchronous={mode}: {RESULTS[f'create {mode}']:.0f}/s")
+    for size in STORE_SIZES:
+        if f"slots {size}" in RESULTS:
+            lines.append(
+                f"slots for one day, {size} store: {RESULTS[f'slots {size}'] * 1e3:.2f} ms "
+                f"median, {RESULTS[f'slots-min {size}'] * 1e3:.2f} ms min "
+                f"({RESULTS[f'booked {size}']:.0f} of 400 slots booked)"
+            )
+        if f"fetch {size}" in RESULTS:
+            lines.append(
+                f"  of which the window fetch: {RESULTS[f'fetch {size}'] * 1e3:.2f} ms "
+                f"({RESULTS[f'rows {size}']:.0f} rows)"
+            )
+    for big, label in (("100k", "100k"), ("100k-99k-elsewhere", "100k (99k on another site)")):
+        if "slots 1k" in RESULTS and f"slots {big}" in RESULTS:
+            by_median = RESULTS[f"slots {big}"] / RESULTS["slots 1k"]
+            by_min = RESULTS[f"slots-min {big}"] / RESULTS["slots-min 1k"]
+            lines.append(f"{label} / 1k ratio: {by_median:.2f}x median, {by_min:.2f}x min")
+    print("\n" + "\n".join(lines))
