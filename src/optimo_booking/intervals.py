@@ -76,6 +76,11 @@ class IntervalSet:
         return f"IntervalSet({list(self)!r})"
 
     @property
+    def bounds(self) -> tuple[int, ...]:
+        """The canonical flat form `(start0, end0, start1, end1, ...)`, sorted and merged."""
+        return self._bounds
+
+    @property
     def lower(self) -> int | None:
         """The smallest point in the set, or None when empty."""
         return self._bounds[0] if self._bounds else None
@@ -183,6 +188,8 @@ class IntervalSet:
 
     def complement(self, lower: int, upper: int) -> IntervalSet:
         """Points of `[lower, upper)` not in this set."""
+        if lower >= upper:
+            return IntervalSet()
         return IntervalSet([(lower, upper)])._gaps_of(self)
 
     def _gaps_of(self, other: IntervalSet) -> IntervalSet:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 
 from .catalog import Recurrence, Staff, TimeRange
 from .intervals import IntervalSet, Span
@@ -50,16 +50,24 @@ def _day_spans(
     hours, breaks = rules_for_day(staff, day, recurring_dates)
     by_branch: dict[str | None, list[Span]] = defaultdict(list)
     for r in hours:
-        by_branch[r.branch_id or staff.branch_id].append(
-            (wall_to_utc(day, r.start, tz), wall_to_utc(day, r.end, tz))
-        )
+        span = _utc_span(day, r, tz)
+        if span is not None:
+            by_branch[r.branch_id or staff.branch_id].append(span)
     if breaks:
-        cut = IntervalSet(
-            (wall_to_utc(day, r.start, tz), wall_to_utc(day, r.end, tz)) for r in breaks
-        )
+        cut = IntervalSet(span for r in breaks if (span := _utc_span(day, r, tz)) is not None)
         for branch, spans in by_branch.items():
             by_branch[branch] = list(IntervalSet(spans) - cut)
     return by_branch
+
+
+def _utc_span(day: date, rule: TimeRange, tz: tzinfo) -> Span | None:
+    """The UTC span of a wall-clock range on `day`, or None when a DST gap swallows it.
+
+    A range wholly inside a spring-forward gap (02:15-03:00 in Berlin) moves its start
+    forward past its own end: it never happens.
+    """
+    start, end = wall_to_utc(day, rule.start, tz), wall_to_utc(day, rule.end, tz)
+    return (start, end) if start < end else None
 
 
 def working_periods(staff: Staff, first: date, last: date) -> dict[str | None, IntervalSet]:
@@ -88,6 +96,8 @@ def working_periods(staff: Staff, first: date, last: date) -> dict[str | None, I
 
     # The day before `first` is always read: its overnight ranges can reach into `first`.
     lo, hi = first - _ONE_DAY, last
+    while day_start(lo, tz) == day_start(lo + _ONE_DAY, tz):
+        lo -= _ONE_DAY  # a skipped date has no rules; the one before it may run overnight
     day = lo
     while day <= hi:
         add(day)

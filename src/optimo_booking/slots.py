@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -152,34 +152,62 @@ def staff_slots(
     bookings: Iterable[Booking],
     now: int,
     branches: set[str | None] | None,
-) -> Iterator[tuple[int, Slot]]:
-    """One staff member's slots on local dates `first`..`last`, ascending, with their starts."""
+) -> dict[str | None, tuple[list[int], list[Slot]]]:
+    """One staff member's slots on local dates `first`..`last`, by branch: starts and slots.
+
+    The common case (no time off, no group seats, inside the notice and advance limits) is
+    decided by one pointer walking the held spans alongside the rising grid, so the loop
+    costs little more than building the `Slot` objects; anything else asks `reason`.
+    """
     tz = staff.zone
     lo, hi = day_start(first, tz), day_start(last + _ONE_DAY, tz)
+    result: dict[str | None, tuple[list[int], list[Slot]]] = {}
     if lo >= hi:
-        return
-    periods = working_periods(staff, first, last)
+        return result
     availability = StaffAvailability.build(site, service, staff, bookings, now)
     reason = availability.reason
     step, duration = service.step, service.duration
+    before, after = service.buffer_before, service.buffer_after
+    simple = not availability.time_off and not availability.group_seats
+    soon = now + service.min_notice_minutes * 60
+    far = hi if service.max_advance_days is None else now + service.max_advance_days * 86_400
+    held = availability.held.bounds
+    n_held = len(held)
     fromtimestamp = datetime.fromtimestamp
-    for branch, spans in periods.items():
+    staff_id = staff.id
+    for branch, spans in working_periods(staff, first, last).items():
         if branches is not None and branch not in branches:
             continue
+        starts: list[int] = []
+        slots: list[Slot] = []
         for period_start, period_end in spans:
-            for start in slot_grid(period_start, period_end, step, duration, lo, hi):
-                why = reason(start)
-                yield (
-                    start,
+            grid = slot_grid(period_start, period_end, step, duration, lo, hi)
+            if not grid:
+                continue
+            i = bisect_right(held, grid[0] - before)
+            i -= i % 2  # the held span holding that point, or the next one
+            for start in grid:
+                if simple and soon <= start <= far:
+                    held_start = start - before
+                    while i < n_held and held[i + 1] <= held_start:
+                        i += 2
+                    why = "booked" if i < n_held and held[i] < start + duration + after else None
+                else:
+                    why = reason(start)
+                starts.append(start)
+                slots.append(
                     Slot(
                         start=fromtimestamp(start, tz),
                         end=fromtimestamp(start + duration, tz),
-                        staff_id=staff.id,
+                        staff_id=staff_id,
                         available=why is None,
                         reason=why,
                         branch_id=branch,
-                    ),
+                    )
                 )
+        if slots:
+            result[branch] = (starts, slots)
+    return result
 
 
 def generate_slots(
@@ -195,8 +223,9 @@ def generate_slots(
 ) -> list[Slot]:
     """Every grid slot of `service` on local date `day` (to `last_day`), available or not.
 
-    Pure: the answer depends only on the arguments. Ordered by start, then staff id. Staff
-    who exist but do not offer the service (or not at `branch_id`) contribute nothing.
+    Pure: the answer depends only on the arguments. Ordered by start, then staff id (then
+    branch, for staff whose hours at two branches overlap). Staff who exist but do not
+    offer the service (or not at `branch_id`) contribute nothing.
     """
     if isinstance(service, str):
         service = site.service(service)
@@ -212,20 +241,24 @@ def generate_slots(
     for b in bookings:
         if b.staff_id in wanted:
             by_staff[b.staff_id].append(b)
-    rows: list[tuple[int, str, Slot]] = []
-    for member in staff:
-        rows.extend(
-            (start, member.id, slot)
-            for start, slot in staff_slots(
-                site, service, member, first, last, by_staff[member.id], now_ts, branches
-            )
+    # Each (staff, branch) run is already ascending; merge the runs by an integer key
+    # `start * runs + rank`, rank following staff id then branch, without per-slot tuples.
+    runs: list[tuple[list[int], list[Slot]]] = []
+    for member in sorted(staff, key=lambda m: m.id):
+        found = staff_slots(
+            site, service, member, first, last, by_staff[member.id], now_ts, branches
         )
-    rows.sort(key=_order)
-    return [row[2] for row in rows]
-
-
-def _order(row: tuple[int, str, Slot]) -> tuple[int, str]:
-    return row[0], row[1]
+        runs.extend(found[b] for b in sorted(found, key=lambda b: b or ""))
+    if len(runs) == 1:
+        return runs[0][1]
+    keys: list[int] = []
+    slots: list[Slot] = []
+    count = len(runs)
+    for rank, (starts, run_slots) in enumerate(runs):
+        keys.extend([start * count + rank for start in starts])
+        slots.extend(run_slots)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [slots[i] for i in order]
 
 
 def _as_date(value: date | str, name: str) -> date:

@@ -995,8 +995,8 @@ def check_booked_never_available(
     """A slot taken by bookings that hold time is not available.
 
     For each booking of `service` that holds time, the listed slot of the same staff member
-    at the same start is unavailable (for a group service: once its seats are all taken),
-    with reason `booked` or `full` unless an earlier reason (`past`...) applies.
+    at the same start is unavailable (for a group service: once all its seats are taken).
+    `check_slot_reasons` says which reason it must carry.
     """
     service = _as_service(site, service)
     seats: dict[tuple[str, int], list[Booking]] = {}
