@@ -48,10 +48,12 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo.from_file(fh, key=name)
 
 
+@functools.lru_cache(maxsize=65_536)
 def wall_to_utc(day: date, minute: int, tz: tzinfo) -> int:
     """UTC seconds of `minute` minutes after local midnight of `day` (minute may pass 1440).
 
     Gap times move forward by the gap and ambiguous times take the first occurrence.
+    Cached: staff of one site mostly share their hours, so the same wall times recur.
     """
     extra_days, minute = divmod(minute, 1440)
     if extra_days:

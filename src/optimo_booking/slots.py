@@ -19,7 +19,7 @@ from .errors import ValidationError
 from .intervals import IntervalSet
 from .localtime import day_start, parse_date, to_instant
 from .schedule import working_periods
-from .values import Booking, Slot
+from .values import Booking, Slot, Status
 
 _ONE_DAY = timedelta(days=1)
 
@@ -47,16 +47,20 @@ class StaffAvailability:
         spans = []
         seats: dict[int, int] = defaultdict(int)
         shared = service.capacity > 1
+        buffers: dict[str, tuple[int, int]] = {}
+        staff_id, cancelled = staff.id, Status.CANCELLED
         for b in bookings:
-            if b.staff_id != staff.id or not b.status.holds_time:
+            if b.staff_id != staff_id or b.status is cancelled:
                 continue
             if shared and b.service_id == service.id:
                 seats[b.start_ts] += 1
                 continue
-            other = site.services.get(b.service_id)
-            before = other.buffer_before if other else 0
-            after = other.buffer_after if other else 0
-            spans.append((b.start_ts - before, b.end_ts + after))
+            pad = buffers.get(b.service_id)
+            if pad is None:
+                other = site.services.get(b.service_id)
+                pad = (other.buffer_before, other.buffer_after) if other else (0, 0)
+                buffers[b.service_id] = pad
+            spans.append((b.start_ts - pad[0], b.end_ts + pad[1]))
         return cls(
             service=service,
             now=now,
