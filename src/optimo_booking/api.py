@@ -93,6 +93,8 @@ class BookingAPI:
                 )
             answer = self._handle(environ, method, path)
         except BookingError as exc:
+            if exc.http_status >= 500:
+                error_log.error("request %s failed: %s", request_id, exc.code, exc_info=exc)
             answer = _error_response(exc)
         except Exception:
             error_log.exception("unexpected error in request %s", request_id)
@@ -151,6 +153,10 @@ class BookingAPI:
                     {"maxBytes": self.max_body_bytes},
                 )
             raw = stream.read(length)
+        elif not environ.get("wsgi.input_terminated"):
+            # No length and a stream the server does not end for us: reading would wait on
+            # the socket for a body that may never come, so there is no body.
+            raw = b""
         else:
             raw = stream.read(self.max_body_bytes + 1)
             if len(raw) > self.max_body_bytes:
@@ -201,6 +207,7 @@ class BookingAPI:
         )
 
     def _create(self, environ: Environ, site_id: str, body: dict[str, Any]) -> _Answer:
+        _query(environ, required=(), optional=())
         _fields(
             body,
             required=("serviceId", "date", "startTime", "customer"),

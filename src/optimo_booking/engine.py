@@ -74,8 +74,9 @@ class Engine:
         branch_id: str | None = None,
     ) -> list[Slot]:
         """Every grid slot of the service on local `date`, available or not, by start then staff."""
+        day = _as_date(date, "date")
         return self.slots_between(
-            site_id, service_id, date, date, staff_id=staff_id, branch_id=branch_id
+            site_id, service_id, day, day, staff_id=staff_id, branch_id=branch_id
         )
 
     def slots_between(

@@ -21,6 +21,8 @@ TZDATA_VERSION: str = importlib.import_module("tzdata").IANA_VERSION
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _HHMM_RE = re.compile(r"([0-9]{2}):([0-9]{2})", re.ASCII)
 _DAY = 86_400
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2999, 12, 31)
 
 
 @functools.cache
@@ -102,14 +104,27 @@ def utc_datetime(instant: int) -> datetime:
     return datetime.fromtimestamp(instant, UTC)
 
 
+def check_supported(day: date) -> date:
+    """`day` itself, if within the years the engine serves (1900-2999); else ValueError.
+
+    Slot windows reach days beyond the asked dates, which must stay representable.
+    """
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(
+            f"{day.isoformat()} is outside the years {FIRST_DATE.year}-{LAST_DATE.year}"
+        )
+    return day
+
+
 def parse_date(text: str) -> date:
     """Exactly `YYYY-MM-DD` in ASCII digits (no week dates, basic format or other digits)."""
     if not isinstance(text, str) or not _DATE_RE.fullmatch(text):
         raise ValueError(f"{text!r} is not a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a calendar date ({exc})") from None
+    return check_supported(day)
 
 
 def parse_hhmm(text: str, *, allow_24: bool = False) -> int:

@@ -10,11 +10,20 @@ from typing import Any
 
 from .values import Status
 
-DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Years 1900-2999 (the engine's range), months and days in range; `format: date` says the
+# rest (no 30 February).
+_YEAR_MONTH_DAY = "(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+DATE_PATTERN = f"^{_YEAR_MONTH_DAY}$"
+DATE_SCHEMA = {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+# "HH:MM" 00:00..23:59, or ISO 8601 with an offset, every field in range.
 START_PATTERN = (
-    "^([0-9]{2}:[0-9]{2}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?"
-    "(Z|[+-][0-9]{2}:[0-9]{2}))$"
+    "^(([01][0-9]|2[0-3]):[0-5][0-9]"
+    f"|{_YEAR_MONTH_DAY}"
+    "T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$"
 )
+# Python's white space (what `str.isspace` and `str.strip` use), as an ECMA-262 class:
+# JSON Schema's own `\s` differs (it lacks U+001C-U+001F and U+0085, and has U+FEFF).
+PY_SPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 _ERRORS = {
@@ -110,7 +119,7 @@ def openapi_document() -> dict[str, Any]:
                         _param(
                             "date",
                             "query",
-                            {"type": "string", "pattern": DATE_PATTERN},
+                            DATE_SCHEMA,
                             True,
                             "YYYY-MM-DD",
                         ),
@@ -168,7 +177,7 @@ def openapi_document() -> dict[str, Any]:
                         _param(
                             "date",
                             "query",
-                            {"type": "string", "pattern": DATE_PATTERN},
+                            DATE_SCHEMA,
                             False,
                             "local date of the start",
                         ),
@@ -321,10 +330,10 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "required": ["name"],
                     "properties": {
-                        "name": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                        "name": {"type": "string", "minLength": 1, "pattern": f"[^{PY_SPACE}]"},
                         "email": {
                             "type": "string",
-                            "pattern": "^[^@\\s]+@[^@\\s.]+(\\.[^@\\s.]+)+$",
+                            "pattern": f"^[^@{PY_SPACE}]+@[^@{PY_SPACE}.]+(\\.[^@{PY_SPACE}.]+)+$",
                         },
                     },
                     "description": "any JSON object with a non-blank name; at most 4 KiB as compact JSON",
@@ -348,7 +357,7 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {
                         "id": {"type": "string"},
                         "status": {"type": "string", "enum": statuses},
-                        "date": {"type": "string", "pattern": DATE_PATTERN},
+                        "date": DATE_SCHEMA,
                         "startTime": {"type": "string"},
                         "endTime": {"type": "string"},
                         "serviceId": {"type": "string"},
@@ -366,7 +375,7 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["serviceId", "date", "startTime", "customer"],
                     "properties": {
                         "serviceId": {"type": "string", "minLength": 1},
-                        "date": {"type": "string", "pattern": DATE_PATTERN},
+                        "date": DATE_SCHEMA,
                         "startTime": {"type": "string", "pattern": START_PATTERN},
                         "customer": _ref("Customer"),
                         "staffId": {"type": "string", "minLength": 1},

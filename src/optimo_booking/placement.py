@@ -19,7 +19,15 @@ from zoneinfo import ZoneInfo
 
 from .catalog import Service, Site, Staff
 from .errors import SlotUnavailable, ValidationError
-from .localtime import local_date, parse_date, parse_hhmm, to_instant, wall_time_status, zone
+from .localtime import (
+    check_supported,
+    local_date,
+    parse_date,
+    parse_hhmm,
+    to_instant,
+    wall_time_status,
+    zone,
+)
 from .localtime import wall_to_utc as _wall_to_utc
 from .schedule import working_periods
 from .slots import StaffAvailability, branch_choice, staff_offering
@@ -187,10 +195,8 @@ def _check_date(value: date | str, problems: dict[str, str]) -> date | None:
     if isinstance(value, datetime):
         problems["date"] = "must be a date, not a date-time"
         return None
-    if isinstance(value, date):
-        return value
     try:
-        return parse_date(value)
+        return check_supported(value) if isinstance(value, date) else parse_date(value)
     except ValueError as exc:
         problems["date"] = str(exc)
         return None
@@ -204,7 +210,9 @@ def _check_start(
         if value.tzinfo is None or value.utcoffset() is None:
             problems["startTime"] = "a date-time start needs an offset"
             return None
-        instant = to_instant(value)
+        instant = _supported_instant(value, problems)
+        if instant is None:
+            return None
     elif isinstance(value, str) and _HHMM.fullmatch(value):
         if day is None:
             return None
@@ -223,9 +231,12 @@ def _check_start(
         instant = _wall_to_utc(day, minute, zone)
     elif isinstance(value, str) and _ISO_START.fullmatch(value):
         try:
-            instant = to_instant(datetime.fromisoformat(value))
+            parsed = datetime.fromisoformat(value)
         except ValueError as exc:
             problems["startTime"] = f"{value!r} is not a date-time ({exc})"
+            return None
+        instant = _supported_instant(parsed, problems)
+        if instant is None:
             return None
     else:
         problems["startTime"] = f"{value!r} is not HH:MM or an ISO 8601 date-time with offset"
@@ -234,6 +245,15 @@ def _check_start(
         problems["startTime"] = f"starts on {local_date(instant, zone)} in {zone.key}, not {day}"
         return None
     return instant
+
+
+def _supported_instant(moment: datetime, problems: dict[str, str]) -> int | None:
+    try:
+        check_supported(moment.date())
+    except ValueError:
+        problems["startTime"] = f"{moment.isoformat()} is outside the years the engine serves"
+        return None
+    return to_instant(moment)
 
 
 def _encodable(value: str) -> bool:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from .catalog import Service, Site, Staff
 from .errors import ValidationError
 from .intervals import IntervalSet
-from .localtime import day_start, parse_date, to_instant
+from .localtime import check_supported, day_start, parse_date, to_instant
 from .schedule import working_periods
 from .values import Booking, Slot, Status
 
@@ -268,10 +268,8 @@ def generate_slots(
 def _as_date(value: date | str, name: str) -> date:
     if isinstance(value, datetime):
         raise ValidationError(f"{name} must be a date, not a datetime", {"fields": [name]})
-    if isinstance(value, date):
-        return value
     try:
-        return parse_date(value)
+        return check_supported(value) if isinstance(value, date) else parse_date(value)
     except ValueError as exc:
         raise ValidationError(str(exc), {"fields": [name]}) from None
 

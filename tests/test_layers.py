@@ -1,0 +1,173 @@
+"""STYLE.md rule 8: the dependency rule, read from the source with `ast`.
+
+Layers, low to high: errors, intervals, localtime, values, catalog, schedule, slots,
+lifecycle, cursors, placement, wire, openapi, demo (the sans-IO core) < stores < engine <
+api < server < cli. A module may import only lower layers (a store may import the other
+store modules); `testing` may import anything below the engine and nothing imports it;
+`sqlite3` is imported only by stores/sqlite.py; and the core never reads the clock, the
+environment, a database, a socket or HTTP.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import optimo_booking
+
+PACKAGE = Path(optimo_booking.__file__).resolve().parent
+CORE = (
+    "errors", "intervals", "localtime", "values", "catalog", "schedule", "slots",
+    "lifecycle", "cursors", "placement", "wire", "openapi", "demo",
+)  # fmt: skip
+RANK: dict[str, int] = {name: i for i, name in enumerate(CORE)}
+RANK.update(
+    {
+        "stores": 20,  # every module of the stores package
+        "engine": 30,
+        "__init__": 35,  # the public surface re-exports the engine and below
+        "api": 40,
+        "server": 41,
+        "cli": 50,
+    }
+)
+TESTING_CEILING = RANK["engine"]  # testing may import anything below the engine
+FORBIDDEN_IN_CORE_MODULES = {
+    "os", "sqlite3", "socket", "socketserver", "http", "urllib", "wsgiref", "subprocess",
+    "time", "select", "asyncio", "ssl",
+}  # fmt: skip
+# clock and environment reads: `datetime.now()`, `date.today()`, `os.getenv(...)`, ...
+FORBIDDEN_IN_CORE_CALLS = {
+    "now", "utcnow", "today", "getenv", "time", "monotonic", "perf_counter", "time_ns",
+}  # fmt: skip
+
+
+def module_name(path: Path) -> str:
+    """`optimo_booking.stores.sqlite` for .../optimo_booking/stores/sqlite.py."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> str:
+    """The layer a module of the package belongs to: `stores`, `engine`, `__init__`, ..."""
+    parts = module.split(".")
+    assert parts[0] == "optimo_booking", module
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1]
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every module `path` imports (absolute names; relative imports resolved), with lines."""
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    here = module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if node.level and not node.module:
+                # `from . import x`: each name is a module of the package
+                found.extend((node.lineno, f"{target}.{a.name}") for a in node.names)
+            else:
+                found.append((node.lineno, target))
+    return found
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_layer() -> None:
+    unknown = [
+        module_name(p)
+        for p in SOURCES
+        if layer_of(module_name(p)) not in RANK and layer_of(module_name(p)) != "testing"
+    ]
+    assert not unknown, f"give these modules a layer in test_layers.py: {unknown}"
+    assert {layer_of(module_name(p)) for p in SOURCES} >= {*CORE, "stores", "engine", "api"}
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=module_name)
+def test_no_upward_import(path: Path) -> None:
+    me = layer_of(module_name(path))
+    problems = []
+    for line, target in imported_modules(path):
+        if target != "optimo_booking" and not target.startswith("optimo_booking."):
+            continue
+        them = layer_of(target)
+        where = f"{path.name}:{line} imports {target}"
+        if them == "testing":
+            if me != "testing":
+                problems.append(f"{where} (nothing in the package may import testing)")
+            continue
+        if me == "testing":
+            if RANK[them] >= TESTING_CEILING:
+                problems.append(f"{where} (testing may import only what is below the engine)")
+            continue
+        if them == me and me == "stores":
+            continue  # the stores package's own modules
+        if RANK[them] >= RANK[me]:
+            problems.append(f"{where} ({them} is not below {me})")
+    assert not problems, "\n".join(problems)
+
+
+def test_sqlite3_only_in_the_sqlite_store() -> None:
+    users = [
+        f"{module_name(p)}:{line}"
+        for p in SOURCES
+        for line, target in imported_modules(p)
+        if target.split(".")[0] == "sqlite3"
+    ]
+    assert users, "the SQLite store imports sqlite3"
+    assert {u.split(":")[0] for u in users} == {"optimo_booking.stores.sqlite"}, users
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_the_core_is_sans_io(name: str) -> None:
+    path = PACKAGE / f"{name}.py"
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    problems = [
+        f"{name}.py:{line} imports {target}"
+        for line, target in imported_modules(path)
+        if target.split(".")[0] in FORBIDDEN_IN_CORE_MODULES
+    ]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            # `time.time()`, `datetime.now()`; a bare `time()` is datetime.time (midnight)
+            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_IN_CORE_CALLS:
+                problems.append(f"{name}.py:{node.lineno} calls .{func.attr}()")
+            if isinstance(func, ast.Name) and func.id == "getenv":
+                problems.append(f"{name}.py:{node.lineno} calls getenv()")
+        if isinstance(node, ast.Attribute) and node.attr == "environ":
+            problems.append(f"{name}.py:{node.lineno} reads .environ")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_sans_io_check_would_catch_a_clock_read(tmp_path: Path) -> None:
+    tree = ast.parse("import datetime\nx = datetime.datetime.now(datetime.UTC)\nself.now")
+    calls = [
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+    ]
+    assert calls == ["now"]
+
+
+def test_the_checker_sees_imports() -> None:
+    # the walker resolves relative imports, or every test above would pass vacuously
+    sqlite_store = PACKAGE / "stores" / "sqlite.py"
+    targets = {t for _, t in imported_modules(sqlite_store)}
+    assert {"sqlite3", "optimo_booking.errors", "optimo_booking.stores.base"} <= targets
+    api_targets = {t for _, t in imported_modules(PACKAGE / "api.py")}
+    assert {"optimo_booking.engine", "optimo_booking.stores"} <= api_targets
