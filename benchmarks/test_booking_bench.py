@@ -186,7 +186,9 @@ def test_slots_for_one_day(benchmark: Any, sized_engine: Engine) -> None:
 def test_window_fetch_for_one_day(benchmark: Any, sized_engine: Engine) -> None:
     """The store's share of `slots`: the rows of the padded window, as `Booking` values."""
     size = Path(sized_engine.store.path).stem  # type: ignore[attr-defined]
-    lo, hi = sized_engine._window(sized_engine.catalog.site(SITE), QUERY_DAY, QUERY_DAY)
+    site = sized_engine.catalog.site(SITE)
+    staff = [site.staff[s] for s in STAFF]
+    lo, hi = sized_engine._window(site, staff, QUERY_DAY, QUERY_DAY)
     rows = benchmark(sized_engine.store.bookings_starting_between, SITE, lo, hi, set(STAFF))
     benchmark.extra_info["rows"] = len(rows)
     stats = getattr(benchmark, "stats", None)
