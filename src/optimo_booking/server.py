@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socketserver
 import sys
+from datetime import timedelta
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .api import BookingAPI
@@ -41,10 +42,11 @@ def serve(catalog: Catalog, *, db: str, host: str, port: int, demo: bool) -> Non
     url = f"http://{host}:{server.server_port}"
     print(f"optimo-booking API on {url} (bookings in {db}, tzdata {TZDATA_VERSION})", flush=True)
     if demo:
+        tomorrow = (app.engine.now() + timedelta(days=1)).date().isoformat()
         print(f"demo site {DEMO_SITE!r}, API key: {DEMO_API_KEY}", flush=True)
         print(
             f"try: curl -H 'X-Api-Key: {DEMO_API_KEY}' "
-            f"'{url}/v1/sites/{DEMO_SITE}/booking/slots?serviceId=haircut&date=YYYY-MM-DD'",
+            f"'{url}/v1/sites/{DEMO_SITE}/booking/slots?serviceId=haircut&date={tomorrow}'",
             flush=True,
         )
     try:
