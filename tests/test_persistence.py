@@ -216,3 +216,35 @@ def test_a_held_write_lock_is_storage_busy_and_changes_nothing(path: Path, opene
         blocker.close()
     assert engine.list_bookings(BOOK_SITE).total == 0
     assert not engine.create_booking_outcome(BOOK_SITE, **REQUEST, idempotency_key="k").replayed
+
+
+def _open_files_on(path: Path) -> int:
+    """How many file descriptors of this process point at the database file."""
+    fd_dir = Path("/proc/self/fd")
+    count = 0
+    for fd in fd_dir.iterdir():
+        try:
+            if fd.resolve() == path.resolve():
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count open files")
+def test_a_thread_per_request_does_not_leak_connections(
+    path: Path, opened: list[SQLiteStore]
+) -> None:
+    """Servers start a thread per request; the store's connections must not pile up."""
+    import threading
+
+    from optimo_booking.stores.sqlite import POOL_SIZE
+
+    store = SQLiteStore(path)
+    opened.append(store)
+    engine = Engine(booking_catalog(), store=store, clock=FakeClock(BOOK_NOW))
+    for _ in range(200):
+        worker = threading.Thread(target=engine.slots, args=(BOOK_SITE, "cut", BOOK_DAY))
+        worker.start()
+        worker.join()
+    assert _open_files_on(path) <= POOL_SIZE

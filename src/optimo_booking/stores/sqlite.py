@@ -66,6 +66,8 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+POOL_SIZE = 8  # idle connections kept per store and process
+
 _COLUMNS = (
     "id, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone, "
     "local_date, customer, notes, created_at, updated_at"
@@ -94,10 +96,10 @@ class SQLiteStore:
         self.path = str(path)
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
         self._pid = os.getpid()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._closed = False
         version = sqlite3.sqlite_version_info
         log.info("SQLite %s at %s", sqlite3.sqlite_version, self.path)
         if sqlite_version_has_wal_reset_bug(version):
@@ -111,29 +113,47 @@ class SQLiteStore:
 
     # -- connections and the error boundary -----------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._pid != os.getpid():
-            # A forked child must not touch its parent's connections: open its own.
-            self._local = threading.local()
-            self._all = []
-            self._pid = os.getpid()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            with self._translated():
-                conn = sqlite3.connect(
-                    self.path,
-                    timeout=self.busy_timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-                conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
+    def _open(self) -> sqlite3.Connection:
+        with self._translated():
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
         return conn
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection of this process for one operation, from a small pool of idle ones.
+
+        Servers start a thread per request, so connections belong to the pool, not to
+        threads; at most `POOL_SIZE` idle connections are kept, the rest are closed.
+        """
+        with self._pool_lock:
+            if self._pid != os.getpid():
+                # A forked child must not touch its parent's connections: open its own.
+                self._idle = []
+                self._pid = os.getpid()
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:  # a failed COMMIT or ROLLBACK must not leak a lock
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            with self._pool_lock:
+                keep = not self._closed and len(self._idle) < POOL_SIZE and self._pid == os.getpid()
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
 
     @contextlib.contextmanager
     def _translated(self) -> Iterator[None]:
@@ -153,8 +173,7 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _transaction(self, mode: Literal["IMMEDIATE", "DEFERRED"]) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
-        with self._translated():
+        with self._connection() as conn, self._translated():
             conn.execute(f"BEGIN {mode}")
             try:
                 yield conn
@@ -268,8 +287,7 @@ class SQLiteStore:
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
     ) -> list[Booking]:
         """Bookings holding time whose start lies in the UTC window `[start, end)`."""
-        conn = self._connection()
-        with self._translated():
+        with self._connection() as conn, self._translated():
             return self._select_window(conn, site_id, start, end, staff_ids)
 
     def create(
@@ -318,8 +336,7 @@ class SQLiteStore:
 
     def get(self, site_id: str, booking_id: str) -> Booking:
         """The booking, or `NotFound` (also for another site's booking)."""
-        conn = self._connection()
-        with self._translated():
+        with self._connection() as conn, self._translated():
             return self._get(conn, site_id, booking_id)
 
     def change(self, site_id: str, booking_id: str, change: Change) -> Booking:
@@ -369,18 +386,17 @@ class SQLiteStore:
             "AND start_ts >= ? AND start_ts < ? AND status != 'cancelled' "
             f"AND staff_id IN ({', '.join('?' * len(staff))})"
         )
-        conn = self._connection()
-        with self._translated():
+        with self._connection() as conn, self._translated():
             return [str(r[-1]) for r in conn.execute(sql, [site_id, 0, 1, *staff])]
 
     def close(self) -> None:
-        """Close every connection this store opened, in any thread."""
-        with self._all_lock:
-            for conn in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        """Close the idle connections; ones in use close when their operation ends."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+            self._closed = True
+        for conn in idle:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
 
 def _marks(row: tuple[Any, ...]) -> str:
