@@ -1108,3 +1108,42 @@ def test_listing_and_booking_agree(data: st.DataObject, day: date) -> None:
 
 def test_slots_are_values(engine: Engine) -> None:
     assert all(isinstance(s, Slot) for s in engine.slots(BOOK_SITE, "cut", BOOK_DAY))
+
+
+@pytest.mark.parametrize("day", ["2026-03-09", "2026-03-08", "2026-11-01"])
+def test_every_listed_slot_in_any_zone_books_by_its_own_start_time(day: str) -> None:
+    """A slot's `startTime` sent back as is, with no staff named, books it, whatever the
+    staff member's zone: the date is checked in the zone of whoever takes it."""
+    listed = Engine(booking_catalog(), store=MemoryStore(), clock=FakeClock()).slots(
+        FAR_SITE, "cut", day
+    )
+    free = [s for s in listed if s.available]
+    assert {s.staff_id for s in free} == {"dan", "eve", "kai"}
+    for slot in free:
+        engine = Engine(booking_catalog(), store=MemoryStore(), clock=FakeClock())
+        booked = engine.create_booking(
+            FAR_SITE,
+            service_id="cut",
+            date=day,
+            start_time=slot.start.isoformat(),
+            customer=GOOD_CUSTOMER,
+        )
+        # Instants, not datetimes: across zones, a time in a repeated hour never compares
+        # equal (PEP 495), and auto-assignment may pick another zone's staff member.
+        assert booked.start.timestamp() == slot.start.timestamp()
+        assert booked.date.isoformat() == day
+
+
+def test_an_offset_start_on_the_date_for_nobody_is_a_validation_error() -> None:
+    engine = Engine(booking_catalog(), store=MemoryStore(), clock=FakeClock())
+    error = refused(
+        "validation_error",
+        engine.create_booking,
+        FAR_SITE,
+        service_id="cut",
+        date="2026-03-02",
+        start_time="2026-03-05T10:00:00-05:00",
+        customer=GOOD_CUSTOMER,
+    )
+    assert error.details["fields"] == ["startTime"]
+    assert engine.list_bookings(FAR_SITE).total == 0

@@ -105,7 +105,10 @@ def prepare_request(
         where = f" at branch {branch_id!r}" if branch_id else ""
         problems["staffId"] = f"staff {staff.id!r} does not offer {service.id!r}{where}"
     reading_zone = staff.zone if staff else (_branch_zone(site, branch.id) if branch else site.zone)
-    start = _check_start(start_time, day, reading_zone, problems)
+    # An instant with an offset is checked against `date` in the named staff member's zone;
+    # with nobody named, `place` keeps the staff for whom it falls on `date` (DESIGN: a
+    # booking's date is its start's local date in its staff member's zone).
+    start = _check_start(start_time, day, reading_zone, problems, date_zone_known=staff is not None)
     if problems:
         fields = sorted(problems)
         message = "; ".join(f"{k}: {problems[k]}" for k in fields)
@@ -137,9 +140,11 @@ def place(site: Site, request: BookingRequest, bookings: Iterable[Booking], now:
     held = [b for b in bookings if b.status.holds_time]
     first_reason: str | None = None
     best: tuple[int, int, Placement] | None = None
+    on_the_date = False
     for order, member in enumerate(candidates):
         if local_date(request.start, member.zone) != request.date:
             continue  # the booking's date is its start's local date in the staff's zone
+        on_the_date = True
         on_grid, branch = _grid_branch(member, service, request.start, request.date, branches)
         if not on_grid:
             continue
@@ -159,6 +164,12 @@ def place(site: Site, request: BookingRequest, bookings: Iterable[Booking], now:
             best = (load, order, placement)
     if best is not None:
         return best[2]
+    if candidates and not on_the_date:
+        message = f"the start is not on {request.date} for anyone who offers this service"
+        raise ValidationError(
+            f"startTime: {message}",
+            {"fields": ["startTime"], "problems": {"startTime": message}},
+        )
     reason = first_reason or "off_grid"
     raise SlotUnavailable(
         f"the slot is not available ({reason})",
@@ -203,7 +214,12 @@ def _check_date(value: date | str, problems: dict[str, str]) -> date | None:
 
 
 def _check_start(
-    value: datetime | str, day: date | None, zone: ZoneInfo, problems: dict[str, str]
+    value: datetime | str,
+    day: date | None,
+    zone: ZoneInfo,
+    problems: dict[str, str],
+    *,
+    date_zone_known: bool,
 ) -> int | None:
     instant: int | None = None
     if isinstance(value, datetime):
@@ -228,7 +244,7 @@ def _check_start(
                 f"{value} on {day} {what} in {zone.key}; send the start with its offset"
             )
             return None
-        instant = _wall_to_utc(day, minute, zone)
+        return _wall_to_utc(day, minute, zone)  # on `day` in `zone` by construction
     elif isinstance(value, str) and _ISO_START.fullmatch(value):
         try:
             parsed = datetime.fromisoformat(value)
@@ -241,7 +257,7 @@ def _check_start(
     else:
         problems["startTime"] = f"{value!r} is not HH:MM or an ISO 8601 date-time with offset"
         return None
-    if day is not None and local_date(instant, zone) != day:
+    if date_zone_known and day is not None and local_date(instant, zone) != day:
         problems["startTime"] = f"starts on {local_date(instant, zone)} in {zone.key}, not {day}"
         return None
     return instant
