@@ -352,3 +352,50 @@ def test_slot_dates_of_a_month_view_match_single_day_queries() -> None:
     month = engine.slots_between(SITE, "svc", first, first + timedelta(days=13))
     days = [engine.slots(SITE, "svc", first + timedelta(days=i)) for i in range(14)]
     assert iso(month) == [x for day in days for x in iso(day)]
+
+
+def test_round_the_clock_hours_grid_the_same_whatever_dates_are_asked() -> None:
+    """Unbroken working time longer than the widening limit is gridded from a fixed origin,
+    so a day's slots do not depend on the query's dates, and every listed slot books."""
+    from datetime import UTC, datetime
+
+    from optimo_booking import Engine, MemoryStore, load_catalog
+
+    catalog = load_catalog(
+        {
+            "sites": [
+                {
+                    "id": "s",
+                    "timezone": "Europe/Berlin",
+                    "services": [{"id": "long", "durationMinutes": 90}],
+                    "staff": [
+                        {
+                            "id": "room",
+                            "weeklyHours": {
+                                d: ["00:00-24:00"]
+                                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    engine = Engine(catalog, store=MemoryStore(), clock=lambda: now)
+    alone = engine.slots("s", "long", "2026-05-01")
+    in_a_month = [
+        s
+        for s in engine.slots_between("s", "long", "2026-04-01", "2026-05-31")
+        if s.start.date().isoformat() == "2026-05-01"
+    ]
+    assert [s.start for s in alone] == [s.start for s in in_a_month]
+    assert len(alone) == 16
+    booked = engine.create_booking(
+        "s",
+        service_id="long",
+        date="2026-05-01",
+        start_time=in_a_month[3].start.isoformat(),
+        customer={"name": "Ada"},
+    )
+    assert booked.start == in_a_month[3].start

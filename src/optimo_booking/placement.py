@@ -29,7 +29,7 @@ from .localtime import (
     zone,
 )
 from .localtime import wall_to_utc as _wall_to_utc
-from .schedule import working_periods
+from .schedule import working_time
 from .slots import StaffAvailability, branch_choice, staff_offering
 from .values import Booking
 
@@ -184,14 +184,15 @@ def _grid_branch(
     staff: Staff, service: Service, start: int, day: date, branches: set[str | None] | None
 ) -> tuple[bool, str | None]:
     """Whether `start` is a grid slot of a working period, and that period's branch."""
-    for branch, periods in working_periods(staff, day, day).items():
+    working = working_time(staff, day, day)
+    for branch, periods in working.periods.items():
         if branches is not None and branch not in branches:
             continue
-        for period_start, period_end in periods:
+        for period in periods:
             if (
-                period_start <= start
-                and start + service.duration <= period_end
-                and (start - period_start) % service.step == 0
+                period[0] <= start
+                and start + service.duration <= period[1]
+                and (start - working.grid_origin(period)) % service.step == 0
             ):
                 return True, branch
     return False, None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
 from .catalog import Recurrence, Staff, TimeRange
@@ -40,24 +41,28 @@ def rules_for_day(
     return hours, staff.breaks.get(weekday, ())
 
 
-def _day_spans(
-    staff: Staff, day: date, recurring_dates: Mapping[Recurrence, set[date]]
-) -> dict[str | None, list[Span]]:
-    """UTC spans worked on local `day` (overnight parts included), keyed by branch."""
+def _read_day(
+    staff: Staff,
+    day: date,
+    recurring_dates: Mapping[Recurrence, set[date]],
+    into: dict[str | None, list[Span]],
+) -> None:
+    """Add the UTC spans worked on local `day` (overnight parts included) to `into`.
+
+    A weekday's breaks cut that weekday's hours, including their part after midnight.
+    """
     tz = staff.zone
     if day_start(day, tz) == day_start(day + _ONE_DAY, tz):
-        return {}  # the date never happened in this zone (Pacific/Apia 2011-12-30)
+        return  # the date never happened in this zone (Pacific/Apia 2011-12-30)
     hours, breaks = rules_for_day(staff, day, recurring_dates)
     by_branch: dict[str | None, list[Span]] = defaultdict(list)
     for r in hours:
         span = _utc_span(day, r, tz)
         if span is not None:
             by_branch[r.branch_id or staff.branch_id].append(span)
-    if breaks:
-        cut = IntervalSet(span for r in breaks if (span := _utc_span(day, r, tz)) is not None)
-        for branch, spans in by_branch.items():
-            by_branch[branch] = list(IntervalSet(spans) - cut)
-    return by_branch
+    cut = IntervalSet(span for r in breaks if (span := _utc_span(day, r, tz)) is not None)
+    for branch, spans in by_branch.items():
+        into[branch].extend(IntervalSet(spans) - cut if cut else spans)
 
 
 def _utc_span(day: date, rule: TimeRange, tz: tzinfo) -> Span | None:
@@ -70,27 +75,45 @@ def _utc_span(day: date, rule: TimeRange, tz: tzinfo) -> Span | None:
     return (start, end) if start < end else None
 
 
+@dataclass(frozen=True, slots=True)
+class WorkingTime:
+    """A staff member's working periods around some dates, and where each one's grid starts.
+
+    A period is gridded from its own start; a period longer than `MAX_WIDEN_DAYS` (a 24/7
+    rota, whose start may lie beyond what any query reads) is gridded from the Unix epoch,
+    so every query, whatever its dates, sees the same grid.
+    """
+
+    periods: dict[str | None, IntervalSet]
+    long_periods: frozenset[Span]
+
+    def grid_origin(self, period: Span) -> int:
+        """The instant the period's grid steps from."""
+        return 0 if period in self.long_periods else period[0]
+
+
 def working_periods(staff: Staff, first: date, last: date) -> dict[str | None, IntervalSet]:
-    """Working periods, by branch, that hold any instant of local dates `first`..`last`.
+    """Working periods, by branch, that hold any instant of local dates `first`..`last`."""
+    return working_time(staff, first, last).periods
+
+
+def working_time(staff: Staff, first: date, last: date) -> WorkingTime:
+    """The working periods, by branch, that hold any instant of local dates `first`..`last`.
 
     Each period is whole: it is not cut at the window's edges, so its grid starts where the
-    period really starts and its end is its real end.
+    period really starts and its end is its real end (up to `MAX_WIDEN_DAYS` either way).
     """
     tz = staff.zone
     window_start, window_end = day_start(first, tz), day_start(last + _ONE_DAY, tz)
-    margin = timedelta(days=MAX_WIDEN_DAYS + 1)
+    margin = timedelta(days=MAX_WIDEN_DAYS + 2)
     dates = _recurrence_dates(staff, first - margin, last + margin)
     spans: dict[str | None, list[Span]] = defaultdict(list)
-
-    def add(day: date) -> None:
-        for branch, day_spans in _day_spans(staff, day, dates).items():
-            spans[branch].extend(day_spans)
 
     def relevant() -> list[Span]:
         return [
             period
-            for branch_spans in spans.values()
-            for period in IntervalSet(branch_spans)
+            for found in spans.values()
+            for period in IntervalSet(found)
             if period[0] < window_end and period[1] > window_start
         ]
 
@@ -100,29 +123,45 @@ def working_periods(staff: Staff, first: date, last: date) -> dict[str | None, I
         lo -= _ONE_DAY  # a skipped date has no rules; the one before it may run overnight
     day = lo
     while day <= hi:
-        add(day)
+        _read_day(staff, day, dates, spans)
         day += _ONE_DAY
     # Ranges of the day before `lo` end by the midnight after `lo`: widen backwards while a
     # period that matters starts by then. Ranges of the day after `hi` start at its midnight:
     # widen forwards while a period that matters reaches it.
-    for _ in range(MAX_WIDEN_DAYS):
+    cut_before: int | None = None
+    for _ in range(MAX_WIDEN_DAYS + 1):
         reach = day_start(lo + _ONE_DAY, tz)
         if not any(start <= reach for start, _ in relevant()):
             break
         lo -= _ONE_DAY
-        add(lo)
-    for _ in range(MAX_WIDEN_DAYS):
+        _read_day(staff, lo, dates, spans)
+    else:
+        cut_before = day_start(lo + _ONE_DAY, tz)
+    cut_after: int | None = None
+    for _ in range(MAX_WIDEN_DAYS + 1):
         reach = day_start(hi + _ONE_DAY, tz)
         if not any(end >= reach for _, end in relevant()):
             break
         hi += _ONE_DAY
-        add(hi)
-    return {
+        _read_day(staff, hi, dates, spans)
+    else:
+        cut_after = day_start(hi, tz)
+    periods = {
         branch: IntervalSet(
-            p for p in IntervalSet(branch_spans) if p[0] < window_end and p[1] > window_start
+            p for p in IntervalSet(found) if p[0] < window_end and p[1] > window_start
         )
-        for branch, branch_spans in spans.items()
+        for branch, found in spans.items()
     }
+    longest = MAX_WIDEN_DAYS * 86_400
+    long_periods = frozenset(
+        p
+        for found in periods.values()
+        for p in found
+        if p[1] - p[0] > longest
+        or (cut_before is not None and p[0] <= cut_before)
+        or (cut_after is not None and p[1] >= cut_after)
+    )
+    return WorkingTime(periods={b: p for b, p in periods.items() if p}, long_periods=long_periods)
 
 
 def _recurrence_dates(staff: Staff, first: date, last: date) -> dict[Recurrence, set[date]]:

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 
 from .catalog import Service, Site, Staff
 from .errors import ValidationError
-from .intervals import IntervalSet
+from .intervals import IntervalSet, Span
 from .localtime import check_supported, day_start, parse_date, to_instant
-from .schedule import working_periods
+from .schedule import working_time
 from .values import Booking, Slot, Status
 
 _ONE_DAY = timedelta(days=1)
@@ -105,15 +105,15 @@ class StaffAvailability:
         return None
 
 
-def slot_grid(
-    period_start: int, period_end: int, step: int, duration: int, lo: int, hi: int
-) -> range:
-    """Grid starts `period_start + k * step` that lie in `[lo, hi)` and fit in the period."""
+def slot_grid(period: Span, origin: int, step: int, duration: int, lo: int, hi: int) -> range:
+    """Grid starts `origin + k * step` inside `period` and `[lo, hi)` where the service fits."""
+    period_start, period_end = period
+    first = max(lo, period_start)
     last = min(hi - 1, period_end - duration)
-    if last < period_start:
+    if last < first:
         return range(0)
-    k = max(0, -((period_start - lo) // step))  # ceil((lo - period_start) / step)
-    return range(period_start + k * step, last + 1, step)
+    k = -((origin - first) // step)  # ceil((first - origin) / step)
+    return range(origin + k * step, last + 1, step)
 
 
 def staff_offering(
@@ -179,13 +179,14 @@ def staff_slots(
     n_held = len(held)
     fromtimestamp = datetime.fromtimestamp
     staff_id = staff.id
-    for branch, spans in working_periods(staff, first, last).items():
+    working = working_time(staff, first, last)
+    for branch, spans in working.periods.items():
         if branches is not None and branch not in branches:
             continue
         starts: list[int] = []
         slots: list[Slot] = []
-        for period_start, period_end in spans:
-            grid = slot_grid(period_start, period_end, step, duration, lo, hi)
+        for period in spans:
+            grid = slot_grid(period, working.grid_origin(period), step, duration, lo, hi)
             if not grid:
                 continue
             i = bisect_right(held, grid[0] - before)
