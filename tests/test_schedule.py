@@ -7,8 +7,11 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from conftest import SITE, hhmm, iso, make_engine
-from optimo_booking import Slot
+from optimo_booking import Slot, load_catalog
 
 
 def slots_on(
@@ -399,3 +402,50 @@ def test_round_the_clock_hours_grid_the_same_whatever_dates_are_asked() -> None:
         customer={"name": "Ada"},
     )
     assert booked.start == in_a_month[3].start
+
+
+_RULE_DAYS = st.sampled_from(["MO", "TU", "WE", "TH", "FR", "SA", "SU"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    freq=st.sampled_from(["DAILY", "WEEKLY"]),
+    interval=st.integers(1, 5),
+    by_day=st.lists(_RULE_DAYS, unique=True, max_size=3),
+    start=st.dates(date(1900, 1, 1), date(2030, 12, 31)),
+    first=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    span=st.integers(0, 60),
+)
+def test_recurrence_dates_far_from_dtstart_match_a_full_walk_of_the_rule(
+    freq: str, interval: int, by_day: list[str], start: date, first: date, span: int
+) -> None:
+    """Skipping whole repeats of a daily or weekly rule changes no date it picks."""
+    from optimo_booking.localtime import midnight
+
+    text = f"FREQ={freq};INTERVAL={interval}" + (f";BYDAY={','.join(by_day)}" if by_day else "")
+    catalog = load_catalog(
+        {
+            "sites": [
+                {
+                    "id": "s",
+                    "timezone": "UTC",
+                    "staff": [
+                        {
+                            "id": "a",
+                            "recurring": [
+                                {
+                                    "rrule": text,
+                                    "dtstart": start.isoformat(),
+                                    "hours": ["10:00-11:00"],
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    rec = catalog.site("s").staff["a"].recurring[0]
+    last = first + timedelta(days=span)
+    walked = rec.rule.between(midnight(first), midnight(last), inc=True)
+    assert rec.dates_between(first, last) == {d.date() for d in walked}

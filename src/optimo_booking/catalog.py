@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -62,8 +62,22 @@ class Recurrence:
     rule: _rrule.rrule = field(compare=False, repr=False)
 
     def dates_between(self, first: date, last: date) -> set[date]:
-        """The dates in `[first, last]` this rule picks."""
-        hits = self.rule.between(midnight(first), midnight(last), inc=True)
+        """The dates in `[first, last]` this rule picks.
+
+        `rrule` walks every occurrence from `dtstart`; a daily or weekly rule without
+        COUNT repeats every `INTERVAL` days or weeks, so its start moves forward by whole
+        repeats to just before `first`, and a date centuries on costs what next week does.
+        """
+        rule = self.rule
+        parts = dict(part.upper().split("=", 1) for part in self.rrule.split(";"))
+        days = {"DAILY": 1, "WEEKLY": 7}.get(parts["FREQ"])
+        if days is not None and "COUNT" not in parts:
+            stride = days * int(parts.get("INTERVAL", "1"))
+            repeats = (first - self.dtstart).days // stride - 1
+            if repeats > 0:
+                start = self.dtstart + timedelta(days=repeats * stride)
+                rule = rule.replace(dtstart=midnight(start))
+        hits = rule.between(midnight(first), midnight(last), inc=True)
         return {hit.date() for hit in hits}
 
 
