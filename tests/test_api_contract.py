@@ -94,7 +94,10 @@ STATEFUL: Counter[tuple[str, int]] = Counter()
 
 # field -> the refusals of schema-valid create bodies that no JSON Schema can express
 CROSS_FIELD = {
-    "startTime": r"starts on .* not |does not exist|happens twice|is not a date-time",
+    "startTime": (
+        r"starts on .* not |is not on .* for anyone|does not exist|happens twice"
+        r"|is not a date-time"
+    ),
     "staffId": r"does not offer",
     "customer": r"bytes of JSON; at most",
 }

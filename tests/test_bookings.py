@@ -1147,3 +1147,12 @@ def test_an_offset_start_on_the_date_for_nobody_is_a_validation_error() -> None:
     )
     assert error.details["fields"] == ["startTime"]
     assert engine.list_bookings(FAR_SITE).total == 0
+
+
+def test_a_booking_keeps_its_customer_when_the_caller_changes_its_dict(engine: Engine) -> None:
+    customer = {"name": "Ada", "tags": ["vip"]}
+    booked = book(engine, "10:00", customer=customer)
+    customer["name"] = "Eve"
+    customer["tags"].append("changed")
+    stored = engine.get_booking(BOOK_SITE, booked.id)
+    assert dict(stored.customer) == {"name": "Ada", "tags": ["vip"]}

@@ -583,3 +583,14 @@ def test_toml_file_with_a_syntax_error_is_a_catalog_error(tmp_path: Path) -> Non
     path = tmp_path / "site.toml"
     path.write_text('[[sites]]\nid = "s"\nid = "t"\n', "utf-8")
     assert len(problems_of(path)) == 1
+
+
+def test_one_api_key_on_two_sites_is_a_catalog_problem() -> None:
+    digest = "ab" * 32
+    sites = [
+        {"id": name, "timezone": "UTC", "apiKeys": [{"id": "k", "sha256": digest}]}
+        for name in ("one", "two")
+    ]
+    with pytest.raises(CatalogError) as caught:
+        load_catalog({"sites": sites})
+    assert [path for path, _ in caught.value.problems] == ["sites[two].apiKeys[k].sha256"]

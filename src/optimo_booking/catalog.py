@@ -468,6 +468,14 @@ class _Reader:
             if site.id in sites:
                 self.bad(_join(path, "id"), f"duplicate site id {site.id!r}")
             sites[site.id] = site
+        owners: dict[str, str] = {}
+        for site in sites.values():
+            for key in site.api_keys:
+                if owners.setdefault(key.sha256, site.id) != site.id:
+                    self.bad(
+                        f"sites[{site.id}].apiKeys[{key.id}].sha256",
+                        f"the same key is already a key of site {owners[key.sha256]!r}",
+                    )
         return Catalog(MappingProxyType(sites))
 
     def site(self, raw: Any, path: str) -> Site | None:

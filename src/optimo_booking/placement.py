@@ -296,6 +296,7 @@ def check_customer(value: object, problems: dict[str, str]) -> dict[str, Any]:
     if size > MAX_CUSTOMER_BYTES:
         problems["customer"] = f"is {size} bytes of JSON; at most {MAX_CUSTOMER_BYTES}"
         return customer
+    customer = dict(json.loads(text))  # a deep copy: the caller's later changes stay out
     name = customer.get("name")
     if not isinstance(name, str) or not name.strip():
         problems["customer.name"] = "is required and must not be blank"
