@@ -15,7 +15,7 @@ from .errors import SlotUnavailable, ValidationError
 from .lifecycle import next_status, parse_status
 from .localtime import day_start, local_date, to_instant
 from .placement import place, prepare_request
-from .slots import _as_date, generate_slots, staff_offering
+from .slots import as_date, generate_slots, staff_offering
 from .stores import MemoryStore, Store
 from .stores.base import IdempotencyClaim, ListQuery
 from .values import Booking, Page, Slot, Status
@@ -26,7 +26,6 @@ Clock = Callable[[], datetime]
 MAX_RANGE_DAYS = 92
 MAX_PAGE = 100
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}", re.ASCII)
-_DAY = 86_400
 
 
 def system_clock() -> datetime:
@@ -74,7 +73,7 @@ class Engine:
         branch_id: str | None = None,
     ) -> list[Slot]:
         """Every grid slot of the service on local `date`, available or not, by start then staff."""
-        day = _as_date(date, "date")
+        day = as_date(date, "date")
         return self.slots_between(
             site_id, service_id, day, day, staff_id=staff_id, branch_id=branch_id
         )
@@ -92,7 +91,7 @@ class Engine:
         """Slots of local dates `first_date`..`last_date` in one pass (a month view)."""
         site = self.catalog.site(site_id)
         service = site.service(service_id)
-        first, last = _as_date(first_date, "firstDate"), _as_date(last_date, "lastDate")
+        first, last = as_date(first_date, "firstDate"), as_date(last_date, "lastDate")
         if last < first:
             raise ValidationError("lastDate is before firstDate", {"fields": ["lastDate"]})
         if (last - first).days >= MAX_RANGE_DAYS:
@@ -270,7 +269,7 @@ class Engine:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit must be 1..{MAX_PAGE}", {"fields": ["limit"]})
         wanted = parse_status(status) if status is not None else None
-        day = _as_date(date, "date") if date is not None else None
+        day = as_date(date, "date") if date is not None else None
         filters = {
             "site": site_id,
             "status": wanted.value if wanted else None,

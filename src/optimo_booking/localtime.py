@@ -13,14 +13,13 @@ import functools
 import importlib
 import importlib.resources
 import re
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 TZDATA_VERSION: str = importlib.import_module("tzdata").IANA_VERSION
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _HHMM_RE = re.compile(r"([0-9]{2}):([0-9]{2})", re.ASCII)
-_DAY = 86_400
 FIRST_DATE = date(1900, 1, 1)
 LAST_DATE = date(2999, 12, 31)
 
@@ -82,11 +81,6 @@ def day_start(day: date, tz: tzinfo) -> int:
     return wall_to_utc(day, 0, tz)
 
 
-def local_datetime(instant: int, tz: tzinfo) -> datetime:
-    """The aware local datetime for UTC seconds `instant`."""
-    return datetime.fromtimestamp(instant, tz)
-
-
 def local_date(instant: int, tz: tzinfo) -> date:
     """The local calendar date of UTC seconds `instant`."""
     return datetime.fromtimestamp(instant, tz).date()
@@ -97,11 +91,6 @@ def to_instant(moment: datetime) -> int:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()} has no offset")
     return int(moment.timestamp())
-
-
-def utc_datetime(instant: int) -> datetime:
-    """An aware UTC datetime for UTC seconds."""
-    return datetime.fromtimestamp(instant, UTC)
 
 
 def check_supported(day: date) -> date:
@@ -138,11 +127,6 @@ def parse_hhmm(text: str, *, allow_24: bool = False) -> int:
     if hours > 23 or minutes > 59:
         raise ValueError(f"{text!r} is not a time of day")
     return hours * 60 + minutes
-
-
-def days_between(first: date, last: date) -> list[date]:
-    """Every date from `first` to `last`, both included."""
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def midnight(day: date) -> datetime:

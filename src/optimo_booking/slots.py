@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -234,8 +234,8 @@ def generate_slots(
     """
     if isinstance(service, str):
         service = site.service(service)
-    first = _as_date(day, "date")
-    last = first if last_day is None else _as_date(last_day, "lastDate")
+    first = as_date(day, "date")
+    last = first if last_day is None else as_date(last_day, "lastDate")
     if last < first:
         raise ValidationError("last date is before first date", {"fields": ["lastDate"]})
     now_ts = to_instant(now)
@@ -266,18 +266,11 @@ def generate_slots(
     return [slots[i] for i in order]
 
 
-def _as_date(value: date | str, name: str) -> date:
+def as_date(value: date | str, name: str) -> date:
+    """A date from a `date` or `YYYY-MM-DD`; anything else is `validation_error` naming `name`."""
     if isinstance(value, datetime):
         raise ValidationError(f"{name} must be a date, not a datetime", {"fields": [name]})
     try:
         return check_supported(value) if isinstance(value, date) else parse_date(value)
     except ValueError as exc:
         raise ValidationError(str(exc), {"fields": [name]}) from None
-
-
-def group_by_date(slots: Sequence[Slot]) -> dict[date, list[Slot]]:
-    """Slots keyed by the local date of their start (in each staff member's zone)."""
-    result: dict[date, list[Slot]] = defaultdict(list)
-    for slot in slots:
-        result[slot.start.date()].append(slot)
-    return dict(result)
