@@ -68,7 +68,11 @@ class Store(Protocol):
         ...
 
     def change(self, site_id: str, booking_id: str, change: Change) -> Booking:
-        """Atomically read a booking, apply `change`, and store the result."""
+        """Atomically read a booking, apply `change`, and store the result.
+
+        A change may alter `status` and `updated_at` only; the rest of a booking is fixed
+        when it is placed.
+        """
         ...
 
     def list_bookings(self, site_id: str, query: ListQuery) -> tuple[list[Booking], int]:
