@@ -35,6 +35,7 @@ from .errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
@@ -152,13 +153,18 @@ class BookingAPI:
                     f"the body is over {self.max_body_bytes} bytes",
                     {"maxBytes": self.max_body_bytes},
                 )
-            raw = stream.read(length)
+            raw = _read_body(stream, length)
+            if len(raw) < length:
+                raise ValidationError(
+                    f"the body ended after {len(raw)} of {length} bytes (Content-Length)",
+                    {"fields": ["body"]},
+                )
         elif not environ.get("wsgi.input_terminated"):
             # No length and a stream the server does not end for us: reading would wait on
             # the socket for a body that may never come, so there is no body.
             raw = b""
         else:
-            raw = stream.read(self.max_body_bytes + 1)
+            raw = _read_body(stream, self.max_body_bytes + 1)
             if len(raw) > self.max_body_bytes:
                 raise PayloadTooLarge(
                     f"the body is over {self.max_body_bytes} bytes",
@@ -297,6 +303,25 @@ class BookingAPI:
         )
         _log_access(method, path, 200, began, request_id)
         return [payload]
+
+
+def _read_body(stream: Any, size: int) -> bytes:
+    """Up to `size` bytes of the request body; a failed read is the client's error, not ours.
+
+    Servers raise their own exceptions here (gunicorn's for bad chunking, a socket timeout
+    for a client that stops sending), so every failure of the read becomes a 4xx.
+    """
+    try:
+        data = stream.read(size)
+    except TimeoutError:
+        raise RequestTimeout("the request body did not arrive in time") from None
+    except Exception as exc:
+        raise ValidationError(
+            f"the request body could not be read ({type(exc).__name__})", {"fields": ["body"]}
+        ) from None
+    if not isinstance(data, bytes):
+        raise ValidationError("the request body could not be read", {"fields": ["body"]})
+    return data
 
 
 def _error_response(exc: BookingError) -> _Answer:

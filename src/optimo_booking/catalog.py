@@ -240,6 +240,8 @@ def _read_file(path: Path) -> Any:
             object_pairs_hook=_no_duplicate_keys,
             parse_constant=_no_constant,
         )
+    except RecursionError:
+        raise CatalogError([("", f"{path} is nested too deeply to read")]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CatalogError([("", f"{path} is not valid {_kind(path)}: {exc}")]) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from .demo import demo_catalog
 from .engine import Engine
 from .errors import BookingError, ValidationError
 from .localtime import TZDATA_VERSION, to_instant
-from .server import serve
+from .server import THREADS, serve
 from .values import Slot
 from .wire import slot_json
 
@@ -37,6 +38,12 @@ def _package_version() -> str:
         return version("optimo-booking")
     except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
         return "unknown"
+
+
+def _positive(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 1..1024")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, default=8080, help="port, 0 for any (default: %(default)s)"
     )
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        default=THREADS,
+        help="worker threads; more connections wait in a queue (default: %(default)s)",
+    )
 
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
@@ -90,7 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BookingError as exc:
         print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _stdout_closed()
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse guards
+
+
+def _stdout_closed() -> int:
+    """Leave quietly when the reader of stdout went away (`... | head`), as the shell expects.
+
+    Pointing stdout at /dev/null keeps the interpreter's final flush from raising again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # SIGPIPE
 
 
 def _engine(args: argparse.Namespace) -> tuple[Engine, Site]:
@@ -138,7 +164,14 @@ def _slots(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog) if args.catalog else demo_catalog()
-    serve(catalog, db=args.db, host=args.host, port=args.port, demo=args.catalog is None)
+    serve(
+        catalog,
+        db=args.db,
+        host=args.host,
+        port=args.port,
+        demo=args.catalog is None,
+        threads=args.threads,
+    )
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,7 +18,7 @@ from .placement import place, prepare_request
 from .slots import as_date, generate_slots, staff_offering
 from .stores import MemoryStore, Store
 from .stores.base import IdempotencyClaim, ListQuery
-from .values import Booking, Page, Slot, Status
+from .values import Booking, HoldsTime, Page, Slot, Status
 
 Clock = Callable[[], datetime]
 
@@ -39,6 +39,34 @@ class CreateOutcome:
 
     booking: Booking
     replayed: bool
+
+
+_KIND_WORDS: dict[type, str] = {
+    str: "a string",
+    type(None): "null",
+    date: "a date",
+    datetime: "a datetime",
+    int: "an integer",
+}
+
+
+def check_kinds(fields: Mapping[str, tuple[object, tuple[type, ...]]]) -> None:
+    """Refuse arguments of the wrong kind before anything reads them: one `validation_error`
+    naming each. The value is never echoed, so a nested or huge one costs nothing to refuse."""
+    problems = {
+        name: "must be " + " or ".join(_KIND_WORDS[k] for k in kinds)
+        for name, (value, kinds) in fields.items()
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+    }
+    if problems:
+        message = "; ".join(f"{name}: {why}" for name, why in sorted(problems.items()))
+        raise ValidationError(message, {"fields": sorted(problems), "problems": problems})
+
+
+_TEXT = (str,)
+_MAYBE_TEXT = (str, type(None))
+_DAY = (date, str)
+_MAYBE_DAY = (date, str, type(None))
 
 
 def new_booking_id() -> str:
@@ -73,6 +101,7 @@ class Engine:
         branch_id: str | None = None,
     ) -> list[Slot]:
         """Every grid slot of the service on local `date`, available or not, by start then staff."""
+        check_kinds({"date": (date, _DAY)})
         day = as_date(date, "date")
         return self.slots_between(
             site_id, service_id, day, day, staff_id=staff_id, branch_id=branch_id
@@ -89,6 +118,16 @@ class Engine:
         branch_id: str | None = None,
     ) -> list[Slot]:
         """Slots of local dates `first_date`..`last_date` in one pass (a month view)."""
+        check_kinds(
+            {
+                "siteId": (site_id, _TEXT),
+                "serviceId": (service_id, _TEXT),
+                "firstDate": (first_date, _DAY),
+                "lastDate": (last_date, _DAY),
+                "staffId": (staff_id, _MAYBE_TEXT),
+                "branchId": (branch_id, _MAYBE_TEXT),
+            }
+        )
         site = self.catalog.site(site_id)
         service = site.service(service_id)
         first, last = as_date(first_date, "firstDate"), as_date(last_date, "lastDate")
@@ -173,6 +212,14 @@ class Engine:
         idempotency_key: str | None = None,
     ) -> CreateOutcome:
         """`create_booking` that also says whether the answer replays an idempotent repeat."""
+        check_kinds(
+            {
+                "siteId": (site_id, _TEXT),
+                "serviceId": (service_id, _TEXT),
+                "staffId": (staff_id, _MAYBE_TEXT),
+                "branchId": (branch_id, _MAYBE_TEXT),
+            }
+        )
         site = self.catalog.site(site_id)
         request = prepare_request(
             site,
@@ -199,7 +246,7 @@ class Engine:
             raise SlotUnavailable("nobody offers this service there", {"reason": "off_grid"})
         lo, hi = self._window(site, staff, request.date, request.date)
 
-        def decide(bookings: list[Booking]) -> Booking:
+        def decide(bookings: list[HoldsTime]) -> Booking:
             now = self.now()
             placement = place(site, request, bookings, to_instant(now))
             tz = placement.staff.zone
@@ -232,11 +279,19 @@ class Engine:
 
     def get_booking(self, site_id: str, booking_id: str) -> Booking:
         """One booking of the site, or `not_found`."""
+        check_kinds({"siteId": (site_id, _TEXT), "bookingId": (booking_id, _TEXT)})
         self.catalog.site(site_id)
         return self.store.get(site_id, booking_id)
 
     def set_status(self, site_id: str, booking_id: str, status: Status | str) -> Booking:
         """Move a booking through its lifecycle; the same status again is a no-op."""
+        check_kinds(
+            {
+                "siteId": (site_id, _TEXT),
+                "bookingId": (booking_id, _TEXT),
+                "status": (status, _TEXT),
+            }
+        )
         self.catalog.site(site_id)
         target = parse_status(status)
 
@@ -265,6 +320,14 @@ class Engine:
         date: date | str | None = None,
     ) -> Page:
         """A page of the site's bookings by start then id, with signed keyset cursors."""
+        check_kinds(
+            {
+                "siteId": (site_id, _TEXT),
+                "cursor": (cursor, _MAYBE_TEXT),
+                "status": (status, _MAYBE_TEXT),
+                "date": (date, _MAYBE_DAY),
+            }
+        )
         self.catalog.site(site_id)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit must be 1..{MAX_PAGE}", {"fields": ["limit"]})

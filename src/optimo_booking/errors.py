@@ -93,6 +93,13 @@ class InvalidTransition(BookingError):
     http_status = 409
 
 
+class RequestTimeout(BookingError):
+    """The client stopped sending its request body before the server's read timeout."""
+
+    code = "request_timeout"
+    http_status = 408
+
+
 class PayloadTooLarge(BookingError):
     """A request body over the size limit."""
 

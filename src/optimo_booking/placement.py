@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ from .localtime import (
 from .localtime import wall_to_utc as _wall_to_utc
 from .schedule import working_time
 from .slots import StaffAvailability, branch_choice, staff_offering
-from .values import Booking
+from .values import HoldsTime
 
 MAX_CUSTOMER_BYTES = 4096
+MAX_CUSTOMER_DEPTH = 8  # the customer object itself is level 1
 MAX_NOTES_CHARS = 2000
 _ISO_START = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})", re.ASCII
@@ -125,7 +127,9 @@ def prepare_request(
     )
 
 
-def place(site: Site, request: BookingRequest, bookings: Iterable[Booking], now: int) -> Placement:
+def place(
+    site: Site, request: BookingRequest, bookings: Iterable[HoldsTime], now: int
+) -> Placement:
     """Choose staff for `request` given the bookings that hold time, or raise `SlotUnavailable`.
 
     A named staff member must have the start as an available grid slot. Otherwise the
@@ -207,6 +211,9 @@ def _check_date(value: date | str, problems: dict[str, str]) -> date | None:
     if isinstance(value, datetime):
         problems["date"] = "must be a date, not a date-time"
         return None
+    if not isinstance(value, date | str):
+        problems["date"] = "must be a date or a string YYYY-MM-DD"
+        return None
     try:
         return check_supported(value) if isinstance(value, date) else parse_date(value)
     except ValueError as exc:
@@ -255,8 +262,11 @@ def _check_start(
         instant = _supported_instant(parsed, problems)
         if instant is None:
             return None
-    else:
+    elif isinstance(value, str):
         problems["startTime"] = f"{value!r} is not HH:MM or an ISO 8601 date-time with offset"
+        return None
+    else:
+        problems["startTime"] = "must be a string or a datetime"
         return None
     if date_zone_known and day is not None and local_date(instant, zone) != day:
         problems["startTime"] = f"starts on {local_date(instant, zone)} in {zone.key}, not {day}"
@@ -281,28 +291,72 @@ def _encodable(value: str) -> bool:
     return True
 
 
+def json_value_problem(value: object, *, max_depth: int, max_bytes: int) -> str | None:
+    """Why `value` is not plain JSON within `max_depth` levels and `max_bytes`; None if it is.
+
+    Iterative, so the refusal never depends on how deep the caller's stack already is, and
+    bounded: it stops as soon as a lower bound of the compact JSON size passes `max_bytes`.
+    """
+    budget = max_bytes
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth > max_depth:
+                return f"is nested deeper than {max_depth} levels"
+            budget -= 1 + len(item)  # brackets and separators
+            if budget < 0:
+                return f"is over {max_bytes} bytes of JSON"
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    if not isinstance(key, str):
+                        return "has a key that is not a string"
+                    budget -= len(key) + 3
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            budget -= len(item) + 2
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "must be plain JSON: no NaN or Infinity"
+            budget -= 1
+        elif item is None or isinstance(item, int):
+            budget -= 1
+        else:
+            return f"holds a {type(item).__name__}, which is not a JSON value"
+        if budget < 0:
+            return f"is over {max_bytes} bytes of JSON"
+    return None
+
+
 def check_customer(value: object, problems: dict[str, str]) -> dict[str, Any]:
-    """A customer object with a non-empty `name`, an address-like `email`, at most 4 KiB."""
+    """A customer object with a non-empty `name`, an address-like `email`, at most 4 KiB of
+    JSON and 8 levels deep; checked without recursion before anything serializes it."""
     if not isinstance(value, Mapping):
         problems["customer"] = "must be an object with a name"
         return {}
     customer = dict(value)
+    shape = json_value_problem(customer, max_depth=MAX_CUSTOMER_DEPTH, max_bytes=MAX_CUSTOMER_BYTES)
+    if shape is not None:
+        problems["customer"] = shape
+        return {}
     try:
         text = json.dumps(customer, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         size = len(text.encode("utf-8"))
     except (UnicodeEncodeError, TypeError, ValueError):
         problems["customer"] = "must be plain JSON: no NaN, no unpaired surrogates"
-        return customer
+        return {}
     if size > MAX_CUSTOMER_BYTES:
         problems["customer"] = f"is {size} bytes of JSON; at most {MAX_CUSTOMER_BYTES}"
-        return customer
+        return {}
     customer = dict(json.loads(text))  # a deep copy: the caller's later changes stay out
     name = customer.get("name")
     if not isinstance(name, str) or not name.strip():
         problems["customer.name"] = "is required and must not be blank"
     email = customer.get("email")
     if email is not None and not (isinstance(email, str) and looks_like_email(email)):
-        problems["customer.email"] = f"{email!r} does not look like an email address"
+        problems["customer.email"] = "does not look like an email address"
     return customer
 
 

@@ -19,7 +19,7 @@ from .errors import ValidationError
 from .intervals import IntervalSet, Span
 from .localtime import check_supported, day_start, parse_date, to_instant
 from .schedule import working_time
-from .values import Booking, Slot, Status
+from .values import HoldsTime, Slot, Status
 
 _ONE_DAY = timedelta(days=1)
 
@@ -41,7 +41,7 @@ class StaffAvailability:
 
     @classmethod
     def build(
-        cls, site: Site, service: Service, staff: Staff, bookings: Iterable[Booking], now: int
+        cls, site: Site, service: Service, staff: Staff, bookings: Iterable[HoldsTime], now: int
     ) -> StaffAvailability:
         """Index `bookings` (any order; only those of `staff` that hold time count)."""
         spans = []
@@ -153,7 +153,7 @@ def staff_slots(
     staff: Staff,
     first: date,
     last: date,
-    bookings: Iterable[Booking],
+    bookings: Iterable[HoldsTime],
     now: int,
     branches: set[str | None] | None,
 ) -> dict[str | None, tuple[list[int], list[Slot]]]:
@@ -219,7 +219,7 @@ def generate_slots(
     site: Site,
     service: Service | str,
     day: date | str,
-    bookings: Iterable[Booking],
+    bookings: Iterable[HoldsTime],
     now: datetime,
     *,
     staff_id: str | None = None,
@@ -241,7 +241,7 @@ def generate_slots(
     now_ts = to_instant(now)
     staff = staff_offering(site, service, staff_id=staff_id, branch_id=branch_id)
     branches = branch_choice(service, branch_id)
-    by_staff: dict[str, list[Booking]] = defaultdict(list)
+    by_staff: dict[str, list[HoldsTime]] = defaultdict(list)
     wanted = {s.id for s in staff}
     for b in bookings:
         if b.staff_id in wanted:

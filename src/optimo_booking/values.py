@@ -1,4 +1,8 @@
-"""The values the engine hands out: `Slot`, `Booking`, `Page` and the booking `Status`."""
+"""The values the engine hands out: `Slot`, `Booking`, `Page` and the booking `Status`.
+
+`BookedTime` is the slice of a booking that availability reads; `HoldsTime` is what both
+share, so slot generation and placement accept either.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 
 class Status(enum.StrEnum):
@@ -103,3 +107,39 @@ class Page:
     total: int
     limit: int
     next_cursor: str | None = None
+
+
+class HoldsTime(Protocol):
+    """What availability needs of a booking: whose time, which service, when, and its status."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def service_id(self) -> str: ...
+    @property
+    def staff_id(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def start_ts(self) -> int: ...
+    @property
+    def end_ts(self) -> int: ...
+    @property
+    def date(self) -> date: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookedTime:
+    """A stored booking as the slot path reads it: no customer, no notes.
+
+    Stores hand these to slot listing and to the atomic check of a create, so a damaged
+    customer value in one row can never take a staff member's day offline.
+    """
+
+    id: str
+    service_id: str
+    staff_id: str
+    status: Status
+    start_ts: int
+    end_ts: int
+    date: date

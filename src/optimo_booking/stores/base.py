@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from ..values import Booking, Status
+from ..values import Booking, HoldsTime, Status
 
-# Placement: the bookings holding time in the window -> the booking to insert.
-Decide = Callable[[list[Booking]], Booking]
+# Placement: the bookings holding time in the window (their time only) -> the booking to insert.
+Decide = Callable[[list[HoldsTime]], Booking]
 # A status change: the booking as stored -> the booking to store (the same object: no write).
 Change = Callable[[Booking], Booking]
 
@@ -43,8 +43,12 @@ class Store(Protocol):
 
     def bookings_starting_between(
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
-    ) -> list[Booking]:
-        """Bookings holding time whose start lies in the UTC window `[start, end)`."""
+    ) -> list[HoldsTime]:
+        """Bookings holding time whose start lies in the UTC window `[start, end)`.
+
+        Only their time is read (ids, service, staff, status, span, date), never customer
+        data: the slot path must not depend on what customers typed.
+        """
         ...
 
     def create(

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from typing import NamedTuple
 
 from ..errors import IdempotencyKeyReused, NotFound
-from ..values import Booking
+from ..values import Booking, HoldsTime
 from .base import Change, Decide, IdempotencyClaim, ListQuery
 
 
@@ -33,17 +33,18 @@ class MemoryStore:
 
     def bookings_starting_between(
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
-    ) -> list[Booking]:
+    ) -> list[HoldsTime]:
         """Bookings holding time whose start lies in the UTC window `[start, end)`."""
         with self._lock:
             rows = list(self._bookings.get(site_id, {}).values())
-        return [
+        held: list[HoldsTime] = [
             b
             for b in rows
             if b.status.holds_time
             and start <= b.start_ts < end
             and (staff_ids is None or b.staff_id in staff_ids)
         ]
+        return held
 
     def create(
         self,

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ..errors import IdempotencyKeyReused, InternalError, NotFound, StorageBusy, ValidationError
 from ..localtime import zone
-from ..values import Booking, Status
+from ..values import BookedTime, Booking, HoldsTime, Status
 from .base import Change, Decide, IdempotencyClaim, ListQuery
 
 log = logging.getLogger("optimo_booking.sqlite")
@@ -72,6 +72,8 @@ _COLUMNS = (
     "id, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone, "
     "local_date, customer, notes, created_at, updated_at"
 )
+# What the slot path reads: never the customer or notes (see `BookedTime`).
+_TIME_COLUMNS = "id, service_id, staff_id, status, start_ts, end_ts, local_date"
 
 
 def sqlite_version_has_wal_reset_bug(version: tuple[int, int, int]) -> bool:
@@ -212,9 +214,10 @@ class SQLiteStore:
             customer.encode("utf-8")
             if booking.notes is not None:
                 booking.notes.encode("utf-8")
-        except (UnicodeEncodeError, TypeError, ValueError):
+        except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
             raise ValidationError(
-                "text with unpaired surrogates cannot be stored", {"fields": ["customer"]}
+                "the customer must be plain JSON text without unpaired surrogates",
+                {"fields": ["customer"]},
             ) from None
         return (
             booking.id,
@@ -237,6 +240,13 @@ class SQLiteStore:
     def _booking(row: tuple[Any, ...]) -> Booking:
         (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
          local_date, customer, notes, created_at, updated_at) = row  # fmt: skip
+        try:
+            customer_value = json.loads(customer)
+        except (ValueError, RecursionError):
+            # Written by something other than this store, or damaged: fail this row only.
+            raise InternalError(
+                f"stored booking {bid!r} has a damaged customer value", {"bookingId": bid}
+            ) from None
         tz = zone(zone_key)
         return Booking(
             id=bid,
@@ -248,7 +258,7 @@ class SQLiteStore:
             start=datetime.fromtimestamp(start_ts, tz),
             end=datetime.fromtimestamp(end_ts, tz),
             date=date.fromisoformat(local_date),
-            customer=json.loads(customer),
+            customer=customer_value,
             notes=notes,
             created_at=datetime.fromisoformat(created_at),
             updated_at=datetime.fromisoformat(updated_at),
@@ -261,9 +271,9 @@ class SQLiteStore:
         start: int,
         end: int,
         staff_ids: Collection[str] | None,
-    ) -> list[Booking]:
+    ) -> list[HoldsTime]:
         sql = (
-            f"SELECT {_COLUMNS} FROM bookings WHERE site_id = ? AND start_ts >= ? "
+            f"SELECT {_TIME_COLUMNS} FROM bookings WHERE site_id = ? AND start_ts >= ? "
             "AND start_ts < ? AND status != 'cancelled'"
         )
         params: list[Any] = [site_id, start, end]
@@ -273,7 +283,20 @@ class SQLiteStore:
                 return []
             sql += f" AND staff_id IN ({', '.join('?' * len(staff))})"
             params += staff
-        return [self._booking(r) for r in conn.execute(sql, params)]
+        return [
+            BookedTime(
+                id=bid,
+                service_id=service_id,
+                staff_id=staff_id,
+                status=Status(status),
+                start_ts=start_ts,
+                end_ts=end_ts,
+                date=date.fromisoformat(local_date),
+            )
+            for bid, service_id, staff_id, status, start_ts, end_ts, local_date in conn.execute(
+                sql, params
+            )
+        ]
 
     # -- the Store protocol ------------------------------------------------------------------
 
@@ -285,7 +308,7 @@ class SQLiteStore:
 
     def bookings_starting_between(
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
-    ) -> list[Booking]:
+    ) -> list[HoldsTime]:
         """Bookings holding time whose start lies in the UTC window `[start, end)`."""
         with self._connection() as conn, self._translated():
             return self._select_window(conn, site_id, start, end, staff_ids)
@@ -382,7 +405,7 @@ class SQLiteStore:
         """`EXPLAIN QUERY PLAN` of the window lookup, to show it is an index search."""
         staff = sorted(staff_ids)
         sql = (
-            f"EXPLAIN QUERY PLAN SELECT {_COLUMNS} FROM bookings WHERE site_id = ? "
+            f"EXPLAIN QUERY PLAN SELECT {_TIME_COLUMNS} FROM bookings WHERE site_id = ? "
             "AND start_ts >= ? AND start_ts < ? AND status != 'cancelled' "
             f"AND staff_id IN ({', '.join('?' * len(staff))})"
         )
