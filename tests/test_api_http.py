@@ -58,6 +58,7 @@ ERROR_STATUS = {
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "idempotency_key_reused": 422,
+    "request_timeout": 408,
     "internal_error": 500,
     "storage_busy": 503,
 }

@@ -33,6 +33,7 @@ _ERRORS = {
     404: "not_found: unknown site, service, staff, branch, booking or route",
     405: "method_not_allowed, with an Allow header",
     409: "slot_unavailable (details.reason) or invalid_transition (details.from, to, allowed)",
+    408: "request_timeout: the body did not arrive before the server's read deadline",
     413: "payload_too_large: a body over 64 KiB",
     415: "unsupported_media_type: a body that is not application/json",
     422: "idempotency_key_reused: the same Idempotency-Key with another body",
@@ -91,7 +92,7 @@ def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document as a dict."""
     site = _param("siteId", "path", {"type": "string"}, True, "the site's id")
     authed_errors = {str(code): _error(code) for code in (400, 401, 403, 404, 405, 500, 503)}
-    body_errors = {str(code): _error(code) for code in (409, 413, 415)}
+    body_errors = {str(code): _error(code) for code in (408, 409, 413, 415)}
     statuses = [s.value for s in Status]
     return {
         "openapi": "3.1.0",
@@ -336,7 +337,7 @@ def openapi_document() -> dict[str, Any]:
                             "pattern": f"^[^@{PY_SPACE}]+@[^@{PY_SPACE}.]+(\\.[^@{PY_SPACE}.]+)+$",
                         },
                     },
-                    "description": "any JSON object with a non-blank name; at most 4 KiB as compact JSON",
+                    "description": "any JSON object with a non-blank name; at most 8 levels deep and 4 KiB as compact JSON",
                 },
                 "Booking": {
                     "type": "object",

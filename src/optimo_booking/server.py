@@ -113,8 +113,11 @@ class PooledWSGIServer(WSGIServer):
     request_queue_size = BACKLOG
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], threads: int = THREADS) -> None:
-        super().__init__(address, RequestHandler)
+    def __init__(
+        self, address: tuple[str, int], threads: int = THREADS, read_seconds: float = READ_SECONDS
+    ) -> None:
+        handler = type("RequestHandler", (RequestHandler,), {"read_seconds": read_seconds})
+        super().__init__(address, handler)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="optimo-http")
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -141,10 +144,16 @@ class PooledWSGIServer(WSGIServer):
 
 
 def make_api_server(
-    app: BookingAPI, host: str = "127.0.0.1", port: int = 0, *, threads: int = THREADS
+    app: BookingAPI,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    threads: int = THREADS,
+    read_seconds: float = READ_SECONDS,
 ) -> PooledWSGIServer:
-    """A server bound to `host:port` (port 0 picks a free one) with `threads` workers."""
-    server = PooledWSGIServer((host, port), threads)
+    """A server bound to `host:port` (port 0 picks a free one) with `threads` workers, each
+    request to arrive whole within `read_seconds`."""
+    server = PooledWSGIServer((host, port), threads, read_seconds)
     server.set_app(app)
     return server
 
