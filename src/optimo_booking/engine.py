@@ -13,9 +13,9 @@ from .catalog import Catalog, Site, Staff
 from .cursors import decode_cursor, encode_cursor
 from .errors import SlotUnavailable, ValidationError
 from .lifecycle import next_status, parse_status
-from .localtime import day_start, local_date, to_instant
+from .localtime import as_date, day_start, local_date, to_instant
 from .placement import place, prepare_request
-from .slots import as_date, generate_slots, staff_offering
+from .slots import generate_slots, staff_offering
 from .stores import MemoryStore, Store
 from .stores.base import IdempotencyClaim, ListQuery
 from .values import Booking, HoldsTime, Page, Slot, Status

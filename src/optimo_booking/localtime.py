@@ -16,6 +16,8 @@ import re
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from .errors import ValidationError
+
 TZDATA_VERSION: str = importlib.import_module("tzdata").IANA_VERSION
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -114,6 +116,16 @@ def parse_date(text: str) -> date:
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a calendar date ({exc})") from None
     return check_supported(day)
+
+
+def as_date(value: date | str, name: str) -> date:
+    """A date from a `date` or `YYYY-MM-DD`; anything else is `validation_error` naming `name`."""
+    if isinstance(value, datetime):
+        raise ValidationError(f"{name} must be a date, not a datetime", {"fields": [name]})
+    try:
+        return check_supported(value) if isinstance(value, date) else parse_date(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), {"fields": [name]}) from None
 
 
 def parse_hhmm(text: str, *, allow_24: bool = False) -> int:

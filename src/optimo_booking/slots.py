@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from .catalog import Service, Site, Staff
 from .errors import ValidationError
 from .intervals import IntervalSet, Span
-from .localtime import check_supported, day_start, parse_date, to_instant
+from .localtime import as_date, day_start, to_instant
 from .schedule import working_time
 from .values import HoldsTime, Slot, Status
 
@@ -265,12 +265,3 @@ def generate_slots(
     order = sorted(range(len(keys)), key=keys.__getitem__)
     return [slots[i] for i in order]
 
-
-def as_date(value: date | str, name: str) -> date:
-    """A date from a `date` or `YYYY-MM-DD`; anything else is `validation_error` naming `name`."""
-    if isinstance(value, datetime):
-        raise ValidationError(f"{name} must be a date, not a datetime", {"fields": [name]})
-    try:
-        return check_supported(value) if isinstance(value, date) else parse_date(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc), {"fields": [name]}) from None
