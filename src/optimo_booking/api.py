@@ -40,7 +40,7 @@ from .errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from .openapi import openapi_document
+from .openapi import openapi_bytes
 from .stores import SQLiteStore
 from .wire import booking_json, slot_json, utc_text
 
@@ -79,7 +79,7 @@ class BookingAPI:
             for site in engine.catalog.sites.values()
             for key in site.api_keys
         ]
-        self._openapi = json.dumps(openapi_document(), indent=2).encode("utf-8")
+        self._openapi = openapi_bytes()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         began = time.perf_counter()

@@ -264,4 +264,3 @@ def generate_slots(
         slots.extend(run_slots)
     order = sorted(range(len(keys)), key=keys.__getitem__)
     return [slots[i] for i in order]
-
