@@ -2,12 +2,15 @@
 
 * creation rate: `Engine.create_booking` on a file with `synchronous=FULL` and `NORMAL`
   (one IMMEDIATE transaction, with its fsync, per booking);
+* the store's checkpoint discipline (checkpoints only under its own held write lock, see
+  docs/stores.md) against SQLite's automatic checkpoints, 1,000 bookings each;
 * `Engine.slots` for one day on a store holding 1,000 vs 100,000 bookings spread over a
   year, plus 100,000 rows of which 99,000 belong to another site (the index keeps them out).
 
     .venv/bin/pytest benchmarks/test_booking_bench.py -s
 
-The last test prints bookings/second and the 100k / 1k ratio of the slot query.
+The last test prints bookings/second, the discipline / automatic throughput ratio and the
+100k / 1k ratio of the slot query.
 """
 
 from __future__ import annotations
@@ -101,6 +104,39 @@ def test_booking_creation_rate(benchmark: Any, tmp_path: Path, synchronous: str)
         rate = 1 / stats.stats.mean
         benchmark.extra_info["bookings_per_second"] = round(rate, 1)
         RESULTS[f"create {synchronous}"] = rate
+    store.close()
+
+
+class _AutoCheckpointStore(SQLiteStore):
+    """The store as it was before its checkpoint discipline: SQLite checkpoints on its own."""
+
+    def _open(self) -> sqlite3.Connection:
+        conn = super()._open()
+        conn.execute("PRAGMA wal_autocheckpoint = 1000")
+        return conn
+
+    def _checkpoint_if_due(self, conn: sqlite3.Connection) -> None:
+        return None
+
+
+@pytest.mark.parametrize("checkpoints", ["discipline", "sqlite-auto"])
+def test_checkpoint_discipline_cost(benchmark: Any, tmp_path: Path, checkpoints: str) -> None:
+    kind = SQLiteStore if checkpoints == "discipline" else _AutoCheckpointStore
+    store = kind(tmp_path / f"ckpt-{checkpoints}.sqlite3")
+    engine = Engine(CATALOG, store=store, clock=_clock)
+    starts = _slot_starts()
+
+    def create_one() -> None:
+        day, staff, hhmm = next(starts)
+        engine.create_booking(
+            SITE, service_id="trim", date=day, start_time=hhmm,
+            customer={"name": "Bench"}, staff_id=staff,
+        )  # fmt: skip
+
+    benchmark.pedantic(create_one, rounds=1000, iterations=1, warmup_rounds=10)
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        RESULTS[f"checkpoints {checkpoints}"] = 1 / stats.stats.mean
     store.close()
 
 
@@ -203,6 +239,12 @@ def test_report() -> None:
     for mode in ("FULL", "NORMAL"):
         if f"create {mode}" in RESULTS:
             lines.append(f"create_booking, synchronous={mode}: {RESULTS[f'create {mode}']:.0f}/s")
+    if "checkpoints discipline" in RESULTS and "checkpoints sqlite-auto" in RESULTS:
+        ours, auto = RESULTS["checkpoints discipline"], RESULTS["checkpoints sqlite-auto"]
+        lines.append(
+            f"checkpoint discipline {ours:.0f}/s vs SQLite's automatic {auto:.0f}/s: "
+            f"{ours / auto:.2f}x the throughput (mean)"
+        )
     for size in STORE_SIZES:
         if f"slots {size}" in RESULTS:
             lines.append(

@@ -20,6 +20,7 @@ from .engine import Engine
 from .errors import BookingError, ValidationError
 from .localtime import TZDATA_VERSION, to_instant
 from .server import THREADS, serve
+from .stores.sqlite import SQLITE_VERSION
 from .values import Slot
 from .wire import slot_json
 
@@ -52,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version",
         action="version",
-        version=f"optimo-booking {_package_version()} (tzdata {TZDATA_VERSION})",
+        version=(
+            f"optimo-booking {_package_version()} "
+            f"(tzdata {TZDATA_VERSION}, SQLite {SQLITE_VERSION})"
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     slots = commands.add_parser("slots", help="list a service's slots on a date")

@@ -6,6 +6,12 @@ check reads, so check and insert are one step. Python 3.11's default deferred tr
 would take that lock only at the first write and fail with "database is locked" under
 contention. This module is the only one that imports `sqlite3`; its errors are translated
 to `BookingError`s in `_translated`.
+
+Checkpoints (copying the WAL back into the database file) never run on their own: every
+connection sets `wal_autocheckpoint = 0`, and the store checkpoints only from a second
+connection while another of its connections holds SQLite's write lock and writes nothing.
+No commit, and so no WAL reset, can then overlap a checkpoint, which is what SQLite's
+WAL-reset bug (3.7.0 to 3.51.2) needs; docs/stores.md gives the argument.
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ log = logging.getLogger("optimo_booking.sqlite")
 
 # Versions with the WAL-reset data-loss bug: before 3.51.3, except the fixed backports.
 _WAL_RESET_FIXED = ((3, 51, 3), (3, 50, 7), (3, 44, 6))
+#: The SQLite library this store runs on (the one Python's `sqlite3` links against).
+SQLITE_VERSION: str = sqlite3.sqlite_version
+#: Write transactions of one process between two checkpoints. A booking commit writes about
+#: six 4 KiB pages (a row, four indexes), so the WAL stays under SQLite's default 1000 pages.
+CHECKPOINT_EVERY = 100
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: bookings, idempotency keys, store metadata.
@@ -77,7 +88,10 @@ _TIME_COLUMNS = "id, service_id, staff_id, status, start_ts, end_ts, local_date"
 
 
 def sqlite_version_has_wal_reset_bug(version: tuple[int, int, int]) -> bool:
-    """True for SQLite versions with the WAL-reset data-loss bug (fixed 3.51.3, 3.50.7, 3.44.6)."""
+    """True for SQLite versions with the WAL-reset bug (fixed 3.51.3, 3.50.7, 3.44.6).
+
+    Informational: the store's checkpoint discipline keeps it clear of the bug on any version.
+    """
     if version >= _WAL_RESET_FIXED[0]:
         return False
     return not any(version[:2] == fixed[:2] and version >= fixed for fixed in _WAL_RESET_FIXED[1:])
@@ -102,14 +116,9 @@ class SQLiteStore:
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._closed = False
-        version = sqlite3.sqlite_version_info
-        log.info("SQLite %s at %s", sqlite3.sqlite_version, self.path)
-        if sqlite_version_has_wal_reset_bug(version):
-            log.warning(
-                "SQLite %s has the WAL-reset data-loss bug (fixed in 3.51.3, 3.50.7, 3.44.6); "
-                "upgrade the SQLite library Python links against",
-                sqlite3.sqlite_version,
-            )
+        self._writes = 0  # write transactions of this process since its last checkpoint
+        self.checkpoints = 0  # checkpoints this store ran (tests and curious operators)
+        log.debug("SQLite %s at %s", SQLITE_VERSION, self.path)
         self._migrate()
         self._secret = self._load_secret()
 
@@ -127,6 +136,8 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
+            # Checkpoints run only in `_checkpoint_if_due`, under a held write lock.
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
         return conn
 
     @contextlib.contextmanager
@@ -183,6 +194,39 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            if mode == "IMMEDIATE":
+                self._checkpoint_if_due(conn)
+
+    def _checkpoint_if_due(self, conn: sqlite3.Connection) -> None:
+        """After every `CHECKPOINT_EVERY` writes, checkpoint while holding the write lock.
+
+        `conn` has just committed. It takes the write lock again and writes nothing while a
+        second connection checkpoints, so no connection of any process can commit (and
+        reset the WAL) during the checkpoint. Once everything is copied back, the next
+        writer starts the WAL over from its beginning, so the file stays small. A busy lock
+        skips the checkpoint: the booking is already committed, and the next write retries.
+        """
+        with self._pool_lock:
+            self._writes += 1
+            if self._writes < CHECKPOINT_EVERY:
+                return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                with self._connection() as other:
+                    self._checkpoint(other)
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.debug("checkpoint skipped: %s", exc)
+            return
+        with self._pool_lock:
+            self._writes = 0
+            self.checkpoints += 1
+
+    def _checkpoint(self, other: sqlite3.Connection) -> None:
+        """PASSIVE: copies what it can, never waits and never takes the write lock itself."""
+        other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def _migrate(self) -> None:
         with self._transaction("IMMEDIATE") as conn:
