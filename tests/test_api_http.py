@@ -631,8 +631,40 @@ def test_validation_error_names_the_fields(client: Client) -> None:
     body = booking_body(colour="red", customer=None, date="03/09/2026")
     several = client.create(body)
     assert several.status == 400
-    assert several.details["fields"] == ["colour", "customer"]
+    # every bad field at once: the body's shape and the engine's field rules alike
+    assert several.details["fields"] == ["colour", "customer", "date"]
     assert "colour" in several.json["error"]["message"]
+
+
+def test_four_wrong_fields_get_one_answer_naming_all_four(client: Client) -> None:
+    body = booking_body(
+        colour="red", date="2026-02-30", startTime="9am", customer={"name": " ", "email": "x"}
+    )
+    reply = client.create(body)
+    assert (reply.status, reply.code) == (400, "validation_error")
+    problems = reply.details["problems"]
+    assert [p["field"] for p in problems] == [
+        "colour", "customer.email", "customer.name", "date", "startTime",
+    ]  # fmt: skip
+    assert all(set(p) == {"field", "message"} and p["message"] for p in problems)
+    assert reply.details["fields"] == [p["field"] for p in problems]
+    assert client.bookings().json["pagination"]["total"] == 0
+
+
+def test_the_list_names_every_bad_parameter(client: Client) -> None:
+    reply = client.request(
+        "GET", f"/v1/sites/{SITE}/booking/bookings?limit=0&status=booked&date=2026-3-9&page=2"
+    )
+    assert (reply.status, reply.code) == (400, "validation_error")
+    assert reply.details["fields"] == ["date", "limit", "page", "status"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "1e24", "101", "ten", "2.0"])
+def test_one_wording_for_the_limit_rule(client: Client, limit: str) -> None:
+    reply = client.request("GET", f"/v1/sites/{SITE}/booking/bookings?limit={limit}")
+    assert reply.details["problems"] == [
+        {"field": "limit", "message": "must be a whole number 1..100"}
+    ]
 
 
 @pytest.mark.parametrize("date", ["2026-02-30", "20260309", "2026-W11-1"])

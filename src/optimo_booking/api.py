@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from .catalog import load_catalog
 from .demo import demo_catalog
-from .engine import Engine
+from .engine import LIMIT_RULE, MAX_PAGE, Engine
 from .errors import (
     BookingError,
     Forbidden,
@@ -40,7 +40,10 @@ from .errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from .lifecycle import parse_status
+from .localtime import as_date
 from .openapi import openapi_bytes
+from .placement import prepare_request
 from .stores import SQLiteStore
 from .wire import booking_json, slot_json, utc_text
 
@@ -175,7 +178,11 @@ class BookingAPI:
     # -- endpoints ---------------------------------------------------------------------------
 
     def _slots(self, environ: Environ, site_id: str) -> _Answer:
-        q = _query(environ, required=("serviceId", "date"), optional=("staffId", "branchId"))
+        q, problems = _query(
+            environ, required=("serviceId", "date"), optional=("staffId", "branchId")
+        )
+        _check(problems, q, "date", lambda text: as_date(text, "date"))
+        _raise_if(problems)
         slots = self.engine.slots(
             site_id,
             q["serviceId"],
@@ -186,12 +193,16 @@ class BookingAPI:
         return _Answer(200, {"data": [slot_json(s) for s in slots]}, [])
 
     def _list(self, environ: Environ, site_id: str) -> _Answer:
-        q = _query(environ, required=(), optional=("limit", "cursor", "status", "date"))
+        q, problems = _query(environ, required=(), optional=("limit", "cursor", "status", "date"))
         limit = 25
-        if "limit" in q:
-            if not _LIMIT.fullmatch(q["limit"]):
-                raise ValidationError("limit must be a whole number 1..100", {"fields": ["limit"]})
-            limit = int(q["limit"])
+        if "limit" in q and "limit" not in problems:
+            if _LIMIT.fullmatch(q["limit"]) and 1 <= int(q["limit"]) <= MAX_PAGE:
+                limit = int(q["limit"])
+            else:
+                problems["limit"] = LIMIT_RULE
+        _check(problems, q, "status", parse_status)
+        _check(problems, q, "date", lambda text: as_date(text, "date"))
+        _raise_if(problems)
         page = self.engine.list_bookings(
             site_id,
             limit=limit,
@@ -213,15 +224,22 @@ class BookingAPI:
         )
 
     def _create(self, environ: Environ, site_id: str, body: dict[str, Any]) -> _Answer:
-        _query(environ, required=(), optional=())
-        _fields(
-            body,
-            required=("serviceId", "date", "startTime", "customer"),
-            optional=("staffId", "branchId", "notes"),
+        _, problems = _query(environ, required=(), optional=())
+        problems.update(
+            _fields(
+                body,
+                required=("serviceId", "date", "startTime", "customer"),
+                optional=("staffId", "branchId", "notes"),
+            )
         )
         for name in ("serviceId", "date", "startTime", "staffId", "branchId"):
-            if name in body and not (isinstance(body[name], str) and body[name]):
-                raise ValidationError(f"{name} must be a non-empty string", {"fields": [name]})
+            wrong = name in body and not (isinstance(body[name], str) and body[name])
+            if wrong and name not in problems:
+                problems[name] = "must be a non-empty string"
+        if problems:
+            # Name the engine's problems with the rest of the body too, in the same answer.
+            problems = {**self._request_problems(site_id, body, problems), **problems}
+            _raise_if(problems)
         key = environ.get("HTTP_IDEMPOTENCY_KEY")
         outcome = self.engine.create_booking_outcome(
             site_id,
@@ -240,11 +258,38 @@ class BookingAPI:
             )
         return _Answer(201, {"data": booking_json(outcome.booking)}, [])
 
+    def _request_problems(
+        self, site_id: str, body: Mapping[str, Any], known: Mapping[str, str]
+    ) -> dict[str, str]:
+        """What the engine would say about the body's fields that passed the HTTP checks."""
+
+        def field(name: str, stand_in: Any = None) -> Any:
+            return stand_in if name in known else body.get(name, stand_in)
+
+        try:
+            prepare_request(
+                self.engine.catalog.site(site_id),
+                service_id=field("serviceId", ""),
+                date=field("date", ""),
+                start_time=field("startTime", ""),
+                customer=field("customer", {}),
+                staff_id=field("staffId"),
+                branch_id=field("branchId"),
+                notes=field("notes"),
+            )
+        except ValidationError as exc:
+            return {k: v for k, v in exc.problem_map().items() if k.split(".")[0] not in known}
+        except BookingError:
+            pass  # an unknown id: not_found comes after the 400, once the body is well formed
+        return {}
+
     def _set_status(
         self, environ: Environ, site_id: str, booking_id: str, body: dict[str, Any]
     ) -> _Answer:
-        _query(environ, required=(), optional=())
-        _fields(body, required=("status",), optional=())
+        _, problems = _query(environ, required=(), optional=())
+        problems.update(_fields(body, required=("status",), optional=()))
+        _check(problems, body, "status", parse_status)
+        _raise_if(problems)
         booking = self.engine.set_status(site_id, booking_id, body["status"])
         return _Answer(200, {"data": booking_json(booking)}, [])
 
@@ -368,13 +413,13 @@ def _route(path: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
 
 def _query(
     environ: Environ, *, required: tuple[str, ...], optional: tuple[str, ...]
-) -> dict[str, str]:
-    """Query parameters: unknown, repeated, missing or empty ones are `validation_error`."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Query parameters and their problems: unknown, repeated, missing or empty ones."""
     text = str(environ.get("QUERY_STRING", ""))
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
     except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the query string is malformed", {"fields": ["query"]}) from None
+        return {}, {"query": "the query string is malformed"}
     values: dict[str, str] = {}
     problems: dict[str, str] = {}
     allowed = set(required) | set(optional)
@@ -389,16 +434,13 @@ def _query(
     for name in required:
         if name not in values:
             problems[name] = "is required"
-    if problems:
-        raise ValidationError(
-            _describe(problems), {"fields": sorted(problems), "problems": problems}
-        )
-    return values
+    return values, problems
 
 
 def _fields(
     body: Mapping[str, Any], *, required: tuple[str, ...], optional: tuple[str, ...]
-) -> None:
+) -> dict[str, str]:
+    """Problems of a body's shape: unknown fields and missing required ones."""
     problems: dict[str, str] = {}
     allowed = set(required) | set(optional)
     for name in body:
@@ -407,14 +449,24 @@ def _fields(
     for name in required:
         if body.get(name) is None:
             problems[name] = "is required"
+    return problems
+
+
+def _check(
+    problems: dict[str, str], values: Mapping[str, Any], name: str, read: Callable[[Any], Any]
+) -> None:
+    """Add what `read` finds wrong with `values[name]`, unless it is absent or already named."""
+    if name in values and name not in problems and values[name] is not None:
+        try:
+            read(values[name])
+        except ValidationError as exc:
+            problems.update(exc.problem_map())
+
+
+def _raise_if(problems: Mapping[str, str]) -> None:
+    """One `validation_error` naming every problem found, if there are any."""
     if problems:
-        raise ValidationError(
-            _describe(problems), {"fields": sorted(problems), "problems": problems}
-        )
-
-
-def _describe(problems: Mapping[str, str]) -> str:
-    return "; ".join(f"{name}: {why}" for name, why in sorted(problems.items()))
+        raise ValidationError.of(problems)
 
 
 def _reject_constant(name: str) -> Any:

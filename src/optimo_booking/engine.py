@@ -25,6 +25,8 @@ Clock = Callable[[], datetime]
 # The widest month view `slots_between` serves in one call.
 MAX_RANGE_DAYS = 92
 MAX_PAGE = 100
+#: The one wording of the page-size rule, for 0, -1, 1e24 and `ten` alike.
+LIMIT_RULE = f"must be a whole number 1..{MAX_PAGE}"
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}", re.ASCII)
 
 
@@ -130,7 +132,18 @@ class Engine:
         )
         site = self.catalog.site(site_id)
         service = site.service(service_id)
-        first, last = as_date(first_date, "firstDate"), as_date(last_date, "lastDate")
+        problems: dict[str, str] = {}
+        first = last = None
+        try:
+            first = as_date(first_date, "firstDate")
+        except ValidationError as exc:
+            problems.update(exc.problem_map())
+        try:
+            last = as_date(last_date, "lastDate")
+        except ValidationError as exc:
+            problems.update(exc.problem_map())
+        if problems or first is None or last is None:
+            raise ValidationError.of(problems)
         if last < first:
             raise ValidationError("lastDate is before firstDate", {"fields": ["lastDate"]})
         if (last - first).days >= MAX_RANGE_DAYS:
@@ -329,10 +342,20 @@ class Engine:
             }
         )
         self.catalog.site(site_id)
+        problems: dict[str, str] = {}
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit must be 1..{MAX_PAGE}", {"fields": ["limit"]})
-        wanted = parse_status(status) if status is not None else None
-        day = as_date(date, "date") if date is not None else None
+            problems["limit"] = LIMIT_RULE
+        wanted = day = None
+        try:
+            wanted = parse_status(status) if status is not None else None
+        except ValidationError as exc:
+            problems.update(exc.problem_map())
+        try:
+            day = as_date(date, "date") if date is not None else None
+        except ValidationError as exc:
+            problems.update(exc.problem_map())
+        if problems:
+            raise ValidationError.of(problems)
         filters = {
             "site": site_id,
             "status": wanted.value if wanted else None,

@@ -25,10 +25,41 @@ class BookingError(Exception):
 
 
 class ValidationError(BookingError):
-    """A parameter, body field or catalog field is missing or malformed."""
+    """A parameter, body field or catalog field is missing or malformed.
+
+    `details.fields` names the fields and `details.problems` lists each as `{field,
+    message}`, so a request with four bad fields hears about all four at once.
+    """
 
     code = "validation_error"
     http_status = 400
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        problems = self.details.get("problems")
+        if isinstance(problems, Mapping):
+            self.details["problems"] = [
+                {"field": name, "message": text} for name, text in problems.items()
+            ]
+        elif problems is None and "fields" in self.details:
+            self.details["problems"] = [
+                {"field": name, "message": message} for name in self.details["fields"]
+            ]
+
+    @classmethod
+    def of(cls, problems: Mapping[str, str]) -> ValidationError:
+        """One error naming every `field -> message` of `problems`, fields in sorted order."""
+        fields = sorted(problems)
+        message = "; ".join(f"{name}: {problems[name]}" for name in fields)
+        return cls(message, {"fields": fields, "problems": {f: problems[f] for f in fields}})
+
+    def problem_map(self) -> dict[str, str]:
+        """`field -> message` of every problem, to merge with problems found elsewhere."""
+        found: dict[str, str] = {}
+        for item in self.details.get("problems", []):
+            if isinstance(item, Mapping) and "field" in item:
+                found[str(item["field"])] = str(item["message"])
+        return found
 
 
 class CatalogError(ValidationError):

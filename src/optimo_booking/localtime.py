@@ -121,11 +121,11 @@ def parse_date(text: str) -> date:
 def as_date(value: date | str, name: str) -> date:
     """A date from a `date` or `YYYY-MM-DD`; anything else is `validation_error` naming `name`."""
     if isinstance(value, datetime):
-        raise ValidationError(f"{name} must be a date, not a datetime", {"fields": [name]})
+        raise ValidationError.of({name: "must be a date, not a date-time"})
     try:
         return check_supported(value) if isinstance(value, date) else parse_date(value)
     except ValueError as exc:
-        raise ValidationError(str(exc), {"fields": [name]}) from None
+        raise ValidationError.of({name: str(exc)}) from None
 
 
 def parse_hhmm(text: str, *, allow_24: bool = False) -> int:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from .catalog import Service, Site, Staff
@@ -33,6 +33,8 @@ from .localtime import wall_to_utc as _wall_to_utc
 from .schedule import working_time
 from .slots import StaffAvailability, branch_choice, staff_offering
 from .values import HoldsTime
+
+_Found = TypeVar("_Found")
 
 MAX_CUSTOMER_BYTES = 4096
 MAX_CUSTOMER_DEPTH = 8  # the customer object itself is level 1
@@ -94,27 +96,45 @@ def prepare_request(
     branch_id: str | None = None,
     notes: object = None,
 ) -> BookingRequest:
-    """Check every field of a booking request; unknown ids are `not_found`, bad fields
-    `validation_error` naming all of them."""
-    service = site.service(service_id)
-    staff = site.staff_member(staff_id) if staff_id is not None else None
-    branch = site.branch(branch_id) if branch_id is not None else None
+    """Check every field of a booking request: malformed fields are one `validation_error`
+    naming all of them; then unknown ids are `not_found`."""
     problems: dict[str, str] = {}
+    service = _look_up(site.services, service_id, "serviceId", problems)
+    staff = _look_up(site.staff, staff_id, "staffId", problems) if staff_id is not None else None
+    branch = (
+        _look_up(site.branches, branch_id, "branchId", problems) if branch_id is not None else None
+    )
     day = _check_date(date, problems)
     checked_customer = check_customer(customer, problems)
     checked_notes = _check_notes(notes, problems)
-    if staff is not None and staff not in staff_offering(site, service, branch_id=branch_id):
+    branch_known = branch_id is None or branch is not None
+    if (
+        service is not None
+        and staff is not None
+        and branch_known
+        and staff not in staff_offering(site, service, branch_id=branch_id)
+    ):
         where = f" at branch {branch_id!r}" if branch_id else ""
         problems["staffId"] = f"staff {staff.id!r} does not offer {service.id!r}{where}"
-    reading_zone = staff.zone if staff else (_branch_zone(site, branch.id) if branch else site.zone)
-    # An instant with an offset is checked against `date` in the named staff member's zone;
-    # with nobody named, `place` keeps the staff for whom it falls on `date` (DESIGN: a
-    # booking's date is its start's local date in its staff member's zone).
-    start = _check_start(start_time, day, reading_zone, problems, date_zone_known=staff is not None)
+    named_but_unknown = (staff_id is not None and staff is None) or not branch_known
+    start = None
+    if not named_but_unknown:  # the zone to read the start in is not known yet
+        reading_zone = (
+            staff.zone if staff else (_branch_zone(site, branch.id) if branch else site.zone)
+        )
+        # An instant with an offset is checked against `date` in the named staff member's
+        # zone; with nobody named, `place` keeps the staff for whom it falls on `date`
+        # (a booking's date is its start's local date in its staff member's zone).
+        start = _check_start(
+            start_time, day, reading_zone, problems, date_zone_known=staff is not None
+        )
     if problems:
-        fields = sorted(problems)
-        message = "; ".join(f"{k}: {problems[k]}" for k in fields)
-        raise ValidationError(message, {"fields": fields, "problems": problems})
+        raise ValidationError.of(problems)
+    service = site.service(service_id)
+    if staff_id is not None:
+        site.staff_member(staff_id)
+    if branch_id is not None:
+        site.branch(branch_id)
     assert day is not None and start is not None
     return BookingRequest(
         service=service,
@@ -125,6 +145,16 @@ def prepare_request(
         customer=checked_customer,
         notes=checked_notes,
     )
+
+
+def _look_up(
+    known: Mapping[str, _Found], value: object, name: str, problems: dict[str, str]
+) -> _Found | None:
+    """The catalog entry an id names; a value that is not an id string is a problem."""
+    if not isinstance(value, str) or not value:
+        problems[name] = "must be a non-empty string"
+        return None
+    return known.get(value)
 
 
 def place(
@@ -238,12 +268,12 @@ def _check_start(
         if instant is None:
             return None
     elif isinstance(value, str) and _HHMM.fullmatch(value):
-        if day is None:
-            return None
         try:
             minute = parse_hhmm(value)
         except ValueError as exc:
             problems["startTime"] = str(exc)
+            return None
+        if day is None:  # a time of day, but on no valid date: nothing more to check
             return None
         status = wall_time_status(day, minute, zone)
         if status != "ok":
