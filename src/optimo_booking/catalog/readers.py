@@ -48,7 +48,7 @@ from .values import (
 
 #: object -> (required keys, optional keys), in the order the docs list them.
 KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType({
-    "catalog": (("sites",), ()),
+    "catalog": (("sites",), ("$schema",)),
     "site": (("id", "timezone"), ("name", "apiKeys", "branches", "services", "staff")),
     "apiKey": (("id", "sha256"), ()),
     "branch": (("id",), ("name", "timezone")),
@@ -78,6 +78,8 @@ def _fields(p: Problems, raw: Any, path: str, kind: str) -> dict[str, Any]:
 def read_catalog(p: Problems, raw: Any) -> Catalog:
     """The whole catalog; one API key may belong to one site only."""
     f = _fields(p, raw, "", "catalog")
+    if f.get("$schema") is not None:  # where editors find the JSON Schema; nothing else
+        read_text(p, f["$schema"], "$schema", "")
     sites: dict[str, Site] = {}
     for path, item in read_items(p, f.get("sites"), "sites"):
         site = read_site(p, item, path)
@@ -310,6 +312,7 @@ def read_time_off(p: Problems, raw: Any, path: str) -> IntervalSet:
         f = _fields(p, item, item_path, "timeOff")
         start = read_instant(p, f["start"], join(item_path, "start")) if "start" in f else None
         end = read_instant(p, f["end"], join(item_path, "end")) if "end" in f else None
+        read_text(p, f.get("reason"), join(item_path, "reason"), "")
         if start is not None and end is not None:
             if end <= start:
                 p.bad(item_path, "end must be after start")
