@@ -1,4 +1,4 @@
-"""The `optimo-booking` command: `slots` for a date, on a catalog file or the bundled demo."""
+"""The `optimo-booking` command: `slots`, `serve`, `catalog check` and `keys new`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import NoReturn
 from .catalog import Site, load_catalog
 from .demo import demo_catalog
 from .engine import Engine
-from .errors import BookingError, ValidationError
+from .errors import BookingError, CatalogError, ValidationError
 from .localtime import TZDATA_VERSION, to_instant
 from .server import THREADS, serve
 from .stores.sqlite import SQLITE_VERSION
@@ -85,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker threads; more connections wait in a queue (default: %(default)s)",
     )
 
+    catalog = commands.add_parser("catalog", help="catalog files")
+    catalog_commands = catalog.add_subparsers(
+        dest="catalog_command", required=True, parser_class=_Parser
+    )
+    check = catalog_commands.add_parser(
+        "check", help="list every problem of a catalog file, or summarize what it holds"
+    )
+    check.add_argument("file", type=Path, help="catalog .json or .toml")
+
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     new_key = key_commands.add_parser("new", help="print a fresh key and its catalog entry")
@@ -104,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "keys":
             return _new_key(args)
+        if args.command == "catalog":
+            return _check_catalog(args.file)
     except BookingError as exc:
         print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
         return 2
@@ -176,6 +187,34 @@ def _serve(args: argparse.Namespace) -> int:
         demo=args.catalog is None,
         threads=args.threads,
     )
+    return 0
+
+
+def _check_catalog(path: Path) -> int:
+    """Every problem with its path and exit status 1, or a one-line summary and 0."""
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as exc:
+        noun = "problem" if len(exc.problems) == 1 else "problems"
+        print(f"{path}: {len(exc.problems)} {noun}", file=sys.stderr)
+        for where, message in exc.problems:
+            print(f"  {where}: {message}" if where else f"  {message}", file=sys.stderr)
+        return 1
+    sites = list(catalog.sites.values())
+
+    def count(total: int, one: str, many: str) -> str:
+        return f"{total} {one if total == 1 else many}"
+
+    holds = ", ".join(
+        [
+            count(len(sites), "site", "sites") + f" ({', '.join(s.id for s in sites)})",
+            count(sum(len(s.branches) for s in sites), "branch", "branches"),
+            count(sum(len(s.services) for s in sites), "service", "services"),
+            f"{sum(len(s.staff) for s in sites)} staff",
+            count(sum(len(s.api_keys) for s in sites), "API key", "API keys"),
+        ]
+    )
+    print(f"{path}: ok: {holds}; tzdata {TZDATA_VERSION}")
     return 0
 
 
