@@ -1,8 +1,8 @@
 """The seed's four endpoints as a plain WSGI application: `BookingAPI(engine)`.
 
 Routing, parsing and error mapping are thin; every rule of substance lives in the engine.
-Checks run in DESIGN.md's order: route (404), method (405), key (401), key's site (403),
-media type (415), size (413), parameters and body (400), then the engine. Every
+Checks run in the order docs/http.md gives: route (404), method (405), key (401), key's
+site (403), media type (415), size (413), parameters and body (400), then the engine. Every
 `BookingError` becomes an HTTP answer in one function, `_error_response`, from the error's
 own `code` and `http_status`; anything else is a logged 500 without a traceback in the body.
 """
