@@ -99,7 +99,7 @@ CROSS_FIELD = {
         r"|is not a date-time"
     ),
     "staffId": r"does not offer",
-    "customer": r"bytes of JSON; at most",
+    "customer": r"is over 4096 bytes of JSON|is nested deeper than 8 levels",
 }
 
 

@@ -49,8 +49,8 @@ def test_an_id_that_is_not_a_string_is_named(engine: Engine) -> None:
         **{**VALID, "service_id": 5, "staff_id": ""},
     )  # fmt: skip
     assert err.details["problems"] == [
-        {"field": "serviceId", "message": "must be a non-empty string"},
-        {"field": "staffId", "message": "must be a non-empty string"},
+        {"field": "serviceId", "message": "must be a string"},
+        {"field": "staffId", "message": "must not be empty"},
     ]
 
 

@@ -86,7 +86,7 @@ def test_customer_depth_sweep_accepts_eight_levels_and_refuses_the_rest(
             assert depth > MAX_CUSTOMER_DEPTH, (depth, exc)
             assert exc.code == "validation_error"
             assert exc.details["fields"] == ["customer"]
-            assert "nested deeper than 8 levels" in exc.details["problems"]["customer"]
+            assert "nested deeper than 8 levels" in exc.problem_map()["customer"]
             continue
         assert depth <= MAX_CUSTOMER_DEPTH
         accepted += 1
@@ -126,7 +126,7 @@ def test_customer_values_that_are_not_small_plain_json_are_refused(
         customer=customer,
     )
     assert err.details["fields"] == ["customer"]
-    assert words in err.details["problems"]["customer"]
+    assert words in err.problem_map()["customer"]
     assert all_bookings(engine) == []
 
 

@@ -233,9 +233,11 @@ class BookingAPI:
             )
         )
         for name in ("serviceId", "date", "startTime", "staffId", "branchId"):
-            wrong = name in body and not (isinstance(body[name], str) and body[name])
-            if wrong and name not in problems:
-                problems[name] = "must be a non-empty string"
+            if name in body and name not in problems:
+                if not isinstance(body[name], str):
+                    problems[name] = "must be a string"
+                elif not body[name]:
+                    problems[name] = "must not be empty"
         if problems:
             # Name the engine's problems with the rest of the body too, in the same answer.
             problems = {**self._request_problems(site_id, body, problems), **problems}

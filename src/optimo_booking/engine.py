@@ -225,14 +225,9 @@ class Engine:
         idempotency_key: str | None = None,
     ) -> CreateOutcome:
         """`create_booking` that also says whether the answer replays an idempotent repeat."""
-        check_kinds(
-            {
-                "siteId": (site_id, _TEXT),
-                "serviceId": (service_id, _TEXT),
-                "staffId": (staff_id, _MAYBE_TEXT),
-                "branchId": (branch_id, _MAYBE_TEXT),
-            }
-        )
+        # The request's own fields, ids included, are checked by `prepare_request`, which
+        # names every bad one in one error.
+        check_kinds({"siteId": (site_id, _TEXT)})
         site = self.catalog.site(site_id)
         request = prepare_request(
             site,

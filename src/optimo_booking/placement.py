@@ -151,8 +151,11 @@ def _look_up(
     known: Mapping[str, _Found], value: object, name: str, problems: dict[str, str]
 ) -> _Found | None:
     """The catalog entry an id names; a value that is not an id string is a problem."""
-    if not isinstance(value, str) or not value:
-        problems[name] = "must be a non-empty string"
+    if not isinstance(value, str):
+        problems[name] = "must be a string"
+        return None
+    if not value:
+        problems[name] = "must not be empty"
         return None
     return known.get(value)
 
@@ -378,7 +381,7 @@ def check_customer(value: object, problems: dict[str, str]) -> dict[str, Any]:
         problems["customer"] = "must be plain JSON: no NaN, no unpaired surrogates"
         return {}
     if size > MAX_CUSTOMER_BYTES:
-        problems["customer"] = f"is {size} bytes of JSON; at most {MAX_CUSTOMER_BYTES}"
+        problems["customer"] = f"is over {MAX_CUSTOMER_BYTES} bytes of JSON"  # one wording
         return {}
     customer = dict(json.loads(text))  # a deep copy: the caller's later changes stay out
     name = customer.get("name")
