@@ -16,6 +16,7 @@ import pytest
 
 from conftest import BERLIN, booking
 from optimo_booking import SQLiteStore
+from optimo_booking.errors import StorageBusy
 from optimo_booking.stores import sqlite as sqlite_store
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
@@ -109,3 +110,39 @@ def test_the_version_check_knows_the_fixed_releases() -> None:
     assert has_bug((3, 40, 1)) and has_bug((3, 51, 2)) and has_bug((3, 44, 5))
     assert not has_bug((3, 51, 3)) and not has_bug((3, 44, 6)) and not has_bug((3, 50, 7))
     assert sqlite3.sqlite_version == sqlite_store.SQLITE_VERSION
+
+
+class _FailingCheckpointStore(SQLiteStore):
+    """Checkpoints fail as a busy lock or a connection that cannot open would."""
+
+    failures: list[BaseException]
+
+    def _checkpoint(self, other: sqlite3.Connection) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        super()._checkpoint(other)
+
+
+def test_a_checkpoint_that_cannot_run_leaves_the_write_a_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY", 1)
+    _FailingCheckpointStore.failures = [
+        sqlite3.OperationalError("database is locked"),
+        StorageBusy("busy"),
+        sqlite3.OperationalError("database is locked"),
+        StorageBusy("busy"),
+    ]
+    store = _FailingCheckpointStore(tmp_path / "b.sqlite3", synchronous="NORMAL")
+    try:
+        # opening (two writes) and two adds: each commits, then its checkpoint fails
+        _fill(store, 2)
+        assert store.checkpoints == 0
+        assert _FailingCheckpointStore.failures == []
+        with store._connection() as conn:
+            assert conn.execute("SELECT count(*) FROM bookings").fetchone() == (2,)
+            assert not conn.in_transaction  # the checkpoint's lock was given back
+        _fill(store, 1)  # the next write retries, and this time it runs
+        assert store.checkpoints == 1
+    finally:
+        store.close()

@@ -28,7 +28,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import IdempotencyKeyReused, InternalError, NotFound, StorageBusy, ValidationError
+from ..errors import (
+    BookingError,
+    IdempotencyKeyReused,
+    InternalError,
+    NotFound,
+    StorageBusy,
+    ValidationError,
+)
 from ..localtime import zone
 from ..values import BookedTime, Booking, HoldsTime, Status
 from .base import Change, Decide, IdempotencyClaim, ListQuery
@@ -217,7 +224,9 @@ class SQLiteStore:
                     self._checkpoint(other)
             finally:
                 conn.execute("ROLLBACK")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, BookingError) as exc:
+            # The booking has committed: a checkpoint that cannot run must not turn that
+            # success into an error (a new connection failing to open raises StorageBusy).
             log.debug("checkpoint skipped: %s", exc)
             return
         with self._pool_lock:
