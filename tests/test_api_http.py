@@ -1469,3 +1469,13 @@ def test_hostile_paths_and_headers_never_answer_500(client: Client) -> None:
     for key in weird_keys:
         reply = client.slots({"serviceId": "cut", "date": DAY}, key=key)
         assert (reply.status, reply.code) == (401, "unauthorized")
+
+
+def test_a_bad_idempotency_key_is_named_with_the_body_problems(client: Client) -> None:
+    reply = client.request(
+        "POST",
+        f"/v1/sites/{SITE}/booking/bookings",
+        body=booking_body(date="x", colour="red"),
+        headers={"Idempotency-Key": "has space"},
+    )
+    assert (reply.status, reply.details["fields"]) == (400, ["Idempotency-Key", "colour", "date"])

@@ -80,3 +80,27 @@ def test_single_field_errors_carry_problems_too() -> None:
     err = ValidationError("limit is wrong", {"fields": ["limit"]})
     assert err.details["problems"] == [{"field": "limit", "message": "limit is wrong"}]
     assert ValidationError.of({"b": "two", "a": "one"}).message == "a: one; b: two"
+
+
+def test_a_bad_idempotency_key_is_named_with_the_fields(engine: Engine) -> None:
+    err = refused(
+        "validation_error", engine.create_booking, BOOK_SITE,
+        **{**VALID, "date": "x"}, idempotency_key="has space",
+    )  # fmt: skip
+    assert err.details["fields"] == ["Idempotency-Key", "date"]
+    err = refused(
+        "validation_error", engine.create_booking, BOOK_SITE,
+        **{**VALID, "service_id": "nope"}, idempotency_key="",
+    )  # fmt: skip
+    assert err.details["problems"] == [
+        {"field": "Idempotency-Key", "message": "must be 1 to 255 printable ASCII characters"}
+    ]
+
+
+def test_single_rule_messages_do_not_repeat_the_field(engine: Engine) -> None:
+    err = refused("validation_error", engine.set_status, BOOK_SITE, "bk_x", "done")
+    assert err.details["problems"][0]["message"].startswith("'done' is not one of")
+    err = refused(
+        "validation_error", engine.slots_between, BOOK_SITE, "cut", "2026-03-10", "2026-03-09"
+    )
+    assert err.details["problems"] == [{"field": "lastDate", "message": "is before firstDate"}]

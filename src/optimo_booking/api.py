@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from .catalog import load_catalog
 from .demo import demo_catalog
-from .engine import LIMIT_RULE, MAX_PAGE, Engine
+from .engine import LIMIT_RULE, MAX_PAGE, Engine, idempotency_key_problem
 from .errors import (
     BookingError,
     Forbidden,
@@ -238,11 +238,14 @@ class BookingAPI:
                     problems[name] = "must be a string"
                 elif not body[name]:
                     problems[name] = "must not be empty"
+        key = environ.get("HTTP_IDEMPOTENCY_KEY")
         if problems:
             # Name the engine's problems with the rest of the body too, in the same answer.
             problems = {**self._request_problems(site_id, body, problems), **problems}
+            key_problem = idempotency_key_problem(str(key) if key is not None else None)
+            if key_problem:
+                problems["Idempotency-Key"] = key_problem
             _raise_if(problems)
-        key = environ.get("HTTP_IDEMPOTENCY_KEY")
         outcome = self.engine.create_booking_outcome(
             site_id,
             service_id=body["serviceId"],

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from .catalog import Catalog, Site, Staff
 from .cursors import decode_cursor, encode_cursor
-from .errors import SlotUnavailable, ValidationError
+from .errors import BookingError, SlotUnavailable, ValidationError
 from .lifecycle import next_status, parse_status
 from .localtime import as_date, day_start, local_date, to_instant
 from .placement import place, prepare_request
@@ -69,6 +69,13 @@ _TEXT = (str,)
 _MAYBE_TEXT = (str, type(None))
 _DAY = (date, str)
 _MAYBE_DAY = (date, str, type(None))
+
+
+def idempotency_key_problem(key: object) -> str | None:
+    """What is wrong with an idempotency key (None: nothing, or no key)."""
+    if key is None or (isinstance(key, str) and _IDEMPOTENCY_KEY.fullmatch(key)):
+        return None
+    return "must be 1 to 255 printable ASCII characters"
 
 
 def new_booking_id() -> str:
@@ -145,11 +152,9 @@ class Engine:
         if problems or first is None or last is None:
             raise ValidationError.of(problems)
         if last < first:
-            raise ValidationError("lastDate is before firstDate", {"fields": ["lastDate"]})
+            raise ValidationError.of({"lastDate": "is before firstDate"})
         if (last - first).days >= MAX_RANGE_DAYS:
-            raise ValidationError(
-                f"at most {MAX_RANGE_DAYS} days in one call", {"fields": ["lastDate"]}
-            )
+            raise ValidationError.of({"lastDate": f"at most {MAX_RANGE_DAYS} days in one call"})
         staff = staff_offering(site, service, staff_id=staff_id, branch_id=branch_id)
         if not staff:
             return []
@@ -229,25 +234,29 @@ class Engine:
         # names every bad one in one error.
         check_kinds({"siteId": (site_id, _TEXT)})
         site = self.catalog.site(site_id)
-        request = prepare_request(
-            site,
-            service_id=service_id,
-            date=date,
-            start_time=start_time,
-            customer=customer,
-            staff_id=staff_id,
-            branch_id=branch_id,
-            notes=notes,
-        )
+        key_problem = idempotency_key_problem(idempotency_key)
+        key_problems = {"Idempotency-Key": key_problem} if key_problem else {}
+        try:
+            request = prepare_request(
+                site,
+                service_id=service_id,
+                date=date,
+                start_time=start_time,
+                customer=customer,
+                staff_id=staff_id,
+                branch_id=branch_id,
+                notes=notes,
+            )
+        except ValidationError as exc:
+            raise ValidationError.of({**exc.problem_map(), **key_problems}) from None
+        except BookingError:
+            if key_problems:  # a malformed header is a 400 before any unknown id's 404
+                raise ValidationError.of(key_problems) from None
+            raise
+        if key_problems:
+            raise ValidationError.of(key_problems)
         claim = None
         if idempotency_key is not None:
-            if not isinstance(idempotency_key, str) or not _IDEMPOTENCY_KEY.fullmatch(
-                idempotency_key
-            ):
-                raise ValidationError(
-                    "an idempotency key is 1 to 255 printable ASCII characters",
-                    {"fields": ["Idempotency-Key"]},
-                )
             claim = IdempotencyClaim(key=idempotency_key, fingerprint=request.fingerprint())
         staff = staff_offering(site, request.service, staff_id=staff_id, branch_id=branch_id)
         if not staff:

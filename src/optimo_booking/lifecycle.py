@@ -45,7 +45,7 @@ def parse_status(value: object) -> Status:
         if value == status.value:
             return status
     known = ", ".join(s.value for s in Status)
-    raise ValidationError(f"status {value!r} is not one of {known}", {"fields": ["status"]})
+    raise ValidationError.of({"status": f"{value!r} is not one of {known}"})
 
 
 def _rule_holds(rule: TimeRule, now: int, start: int, end: int) -> bool:
