@@ -45,7 +45,7 @@ from .localtime import as_date
 from .openapi import openapi_bytes
 from .placement import prepare_request
 from .stores import SQLiteStore
-from .wire import booking_json, slot_json, utc_text
+from .wire import booking_json, slots_json_text, utc_text
 
 __all__ = ["BookingAPI", "create_app"]
 
@@ -68,6 +68,8 @@ class _Answer:
     status: int
     body: dict[str, Any]
     headers: list[tuple[str, str]]
+    # The `data` member already as JSON text (the slot list), written before `meta`.
+    data_text: str | None = None
 
 
 class BookingAPI:
@@ -190,7 +192,7 @@ class BookingAPI:
             staff_id=q.get("staffId"),
             branch_id=q.get("branchId"),
         )
-        return _Answer(200, {"data": [slot_json(s) for s in slots]}, [])
+        return _Answer(200, {}, [], data_text=slots_json_text(slots))
 
     def _list(self, environ: Environ, site_id: str) -> _Answer:
         q, problems = _query(environ, required=(), optional=("limit", "cursor", "status", "date"))
@@ -319,10 +321,19 @@ class BookingAPI:
     ) -> list[bytes]:
         body = dict(answer.body)
         body["meta"] = self._meta(request_id)
-        try:
-            payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # an unpaired surrogate echoed from the request
-            payload = json.dumps(body).encode("ascii")
+        if answer.data_text is not None:
+            # What `json.dumps({"data": ..., "meta": ...})` writes, the data already encoded.
+            meta = json.dumps(body["meta"], ensure_ascii=False)
+            text = f'{{"data": {answer.data_text}, "meta": {meta}}}'
+            try:
+                payload = text.encode("utf-8")
+            except UnicodeEncodeError:  # an unpaired surrogate in a catalog id
+                payload = json.dumps(json.loads(text)).encode("ascii")
+        else:
+            try:
+                payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:  # an unpaired surrogate echoed from the request
+                payload = json.dumps(body).encode("ascii")
         headers = [
             ("Content-Type", "application/json; charset=utf-8"),
             ("Content-Length", str(len(payload))),

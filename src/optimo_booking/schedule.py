@@ -6,8 +6,10 @@ across midnight, so the window of dates is widened until no period is cut by its
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
@@ -167,3 +169,38 @@ def working_time(staff: Staff, first: date, last: date) -> WorkingTime:
 def _recurrence_dates(staff: Staff, first: date, last: date) -> dict[Recurrence, set[date]]:
     # Each rule is expanded once for the whole window, not once per day.
     return {rec: rec.dates_between(first, last) for rec in staff.recurring}
+
+
+# Staff whose rules are equal share one expansion and one slot grid. Their keys are computed
+# once per `Staff` value and interned to small integers that are never reused.
+_RULE_SET_IDS: dict[Hashable, int] = {}
+_RULE_SET_OF: dict[int, tuple[Staff, int]] = {}
+_RULE_SET_COUNTER = itertools.count()
+_RULE_SET_LOCK = threading.Lock()
+_RULE_SET_CACHE_SIZE = 16_384
+
+
+def rule_set_id(staff: Staff) -> int:
+    """A number equal for two staff members exactly when their rules expand alike.
+
+    What `working_time` reads: the zone, the default branch, weekly hours, breaks, recurring
+    hours and date overrides (not the id, name or time off, which never move the grid).
+    """
+    hit = _RULE_SET_OF.get(id(staff))
+    if hit is not None and hit[0] is staff:
+        return hit[1]
+    key = (
+        staff.zone,
+        staff.branch_id,
+        tuple(sorted(staff.weekly_hours.items())),
+        tuple(sorted(staff.breaks.items())),
+        staff.recurring,
+        tuple(sorted(staff.date_overrides.items())),
+    )
+    with _RULE_SET_LOCK:
+        if len(_RULE_SET_OF) >= _RULE_SET_CACHE_SIZE:
+            _RULE_SET_OF.clear()  # catalogs reloaded many times over: start afresh
+            _RULE_SET_IDS.clear()
+        number = _RULE_SET_IDS.setdefault(key, next(_RULE_SET_COUNTER))
+        _RULE_SET_OF[id(staff)] = (staff, number)
+    return number

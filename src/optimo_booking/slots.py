@@ -1,27 +1,32 @@
 """Slot generation: a pure function of site, service, dates, bookings, `now` and filters.
 
 The grid of each working period is `p + k * step` in elapsed seconds while the service fits;
-bookings, time off and notice rules only mark grid slots unavailable. Each staff member's
-bookings are sorted once into an interval set, so one candidate costs a binary search:
-the whole answer costs O(slots log bookings + bookings log bookings), never slots x bookings.
+bookings, time off and notice rules only mark grid slots unavailable. Staff with the same
+rules share one grid (and its local datetimes); each booking marks the index range of its
+staff member's grid that it blocks, found by binary search, so the whole answer costs
+O(slots + bookings log slots), never slots x bookings, and the per-slot work is building
+the `Slot` values.
 """
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import chain, repeat
 
 from .catalog import Service, Site, Staff
 from .errors import ValidationError
 from .intervals import IntervalSet, Span
-from .localtime import as_date, day_start, to_instant
-from .schedule import working_time
-from .values import HoldsTime, Slot, Status
+from .localtime import as_date, day_start, local_datetimes, to_instant
+from .schedule import rule_set_id, working_time
+from .values import HoldsTime, Slot, Status, slot_run
 
 _ONE_DAY = timedelta(days=1)
+_BOOKED = tuple(("booked",) * n for n in range(8))  # what a booking marks, by slots covered
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,72 +152,241 @@ def branch_choice(service: Service, branch_id: str | None) -> set[str | None] | 
     return None
 
 
-def staff_slots(
-    site: Site,
-    service: Service,
-    staff: Staff,
-    first: date,
-    last: date,
-    bookings: Iterable[HoldsTime],
-    now: int,
-    branches: set[str | None] | None,
-) -> dict[str | None, tuple[list[int], list[Slot]]]:
-    """One staff member's slots on local dates `first`..`last`, by branch: starts and slots.
+@dataclass(frozen=True, slots=True)
+class GridRun:
+    """The slot grid of one rule set at one branch over the asked dates, shared by its staff.
 
-    The common case (no time off, no group seats, inside the notice and advance limits) is
-    decided by one pointer walking the held spans alongside the rising grid, so the loop
-    costs little more than building the `Slot` objects; anything else asks `reason`.
+    `starts` ascend (UTC seconds); `start_times` and `end_times` are the matching local
+    datetimes, made once here and shared by every slot of every staff member on this grid.
+    """
+
+    branch_id: str | None
+    starts: list[int]
+    start_times: list[datetime]
+    end_times: list[datetime]
+
+
+def grid_runs(staff: Staff, service: Service, first: date, last: date) -> list[GridRun]:
+    """The grid of `staff`'s rules on local dates `first`..`last`, one run per branch.
+
+    Runs come in branch order (None first); any staff member with the same `rule_set_id`
+    has the very same runs.
     """
     tz = staff.zone
     lo, hi = day_start(first, tz), day_start(last + _ONE_DAY, tz)
-    result: dict[str | None, tuple[list[int], list[Slot]]] = {}
     if lo >= hi:
-        return result
-    availability = StaffAvailability.build(site, service, staff, bookings, now)
-    reason = availability.reason
+        return []
     step, duration = service.step, service.duration
-    before, after = service.buffer_before, service.buffer_after
-    simple = not availability.time_off and not availability.group_seats
-    soon = now + service.min_notice_minutes * 60
-    far = hi if service.max_advance_days is None else now + service.max_advance_days * 86_400
-    held = availability.held.bounds
-    n_held = len(held)
-    fromtimestamp = datetime.fromtimestamp
-    staff_id = staff.id
     working = working_time(staff, first, last)
-    for branch, spans in working.periods.items():
-        if branches is not None and branch not in branches:
-            continue
+    runs = []
+    for branch in sorted(working.periods, key=lambda b: b or ""):
         starts: list[int] = []
-        slots: list[Slot] = []
-        for period in spans:
+        start_times: list[datetime] = []
+        end_times: list[datetime] = []
+        for period in working.periods[branch]:
             grid = slot_grid(period, working.grid_origin(period), step, duration, lo, hi)
-            if not grid:
-                continue
-            i = bisect_right(held, grid[0] - before)
-            i -= i % 2  # the held span holding that point, or the next one
-            for start in grid:
-                if simple and soon <= start <= far:
-                    held_start = start - before
-                    while i < n_held and held[i + 1] <= held_start:
-                        i += 2
-                    why = "booked" if i < n_held and held[i] < start + duration + after else None
-                else:
-                    why = reason(start)
-                starts.append(start)
-                slots.append(
-                    Slot(
-                        start=fromtimestamp(start, tz),
-                        end=fromtimestamp(start + duration, tz),
-                        staff_id=staff_id,
-                        available=why is None,
-                        reason=why,
-                        branch_id=branch,
-                    )
-                )
-        if slots:
-            result[branch] = (starts, slots)
-    return result
+            if grid:
+                starts.extend(grid)
+                start_times.extend(local_datetimes(grid, tz))
+                ends = range(grid.start + duration, grid.stop + duration, step)
+                end_times.extend(local_datetimes(ends, tz))
+        if starts:
+            runs.append(GridRun(branch, starts, start_times, end_times))
+    return runs
+
+
+def mark_bookings(
+    site: Site,
+    service: Service,
+    bookings: Iterable[HoldsTime],
+    grids: Mapping[str, list[tuple[list[int], list[str | None]]]],
+) -> set[str]:
+    """Mark `booked` on the grids of each staff member their bookings block; one pass.
+
+    `grids` maps a staff id to its runs' `(starts, reasons)`. A candidate starting at `s`
+    holds `[s - before, s + duration + after)`, which meets a booking's held span `[a, b)`
+    exactly when `a - duration - after < s < b + before`: two binary searches give that
+    index range. Cancelled bookings hold nothing. A booking of the listed service when it
+    seats several (`capacity > 1`) shares its start instead of blocking it: the staff
+    members holding such seats are returned, to be judged slot by slot.
+    """
+    reach_before = service.duration + service.buffer_after
+    reach_after = service.buffer_before
+    service_id, shared, cancelled = service.id, service.capacity > 1, Status.CANCELLED
+    unknown = (reach_before, reach_after)  # a service no longer in the catalog: no buffers
+    pads = {
+        other.id: (other.buffer_before + reach_before, other.buffer_after + reach_after)
+        for other in site.services.values()
+    }
+    seated: set[str] = set()
+    runs_of, pad_of, after_lo, before_hi = grids.get, pads.get, bisect_right, bisect_left
+    for b in bookings:
+        runs = runs_of(b.staff_id)
+        if not runs or b.status is cancelled:
+            continue
+        if shared and b.service_id == service_id:
+            seated.add(b.staff_id)
+            continue
+        pad_before, pad_after = pad_of(b.service_id, unknown)
+        lo, hi = b.start_ts - pad_before, b.end_ts + pad_after
+        for starts, reasons in runs:
+            i = after_lo(starts, lo)
+            j = before_hi(starts, hi, i)
+            if i < j:
+                reasons[i:j] = _BOOKED[j - i] if j - i < len(_BOOKED) else ["booked"] * (j - i)
+    return seated
+
+
+def mark_limits(
+    starts: list[int], reasons: list[str | None], staff: Staff, service: Service, now: int
+) -> None:
+    """Mark time off, then `too_far`, `too_soon` and `past`, over the bookings' marks.
+
+    Each limit covers an index range of the grid, found by binary search; marks go from the
+    weakest reason to the strongest, so the last one on a slot is the first reason
+    `StaffAvailability.reason` names.
+    """
+    first, last = starts[0], starts[-1]
+    duration = service.duration
+    soon = now + service.min_notice_minutes * 60
+    far = None if service.max_advance_days is None else now + service.max_advance_days * 86_400
+    if not staff.time_off and first >= soon and (far is None or last <= far):
+        return  # the common case: nothing but bookings can make a slot unavailable
+
+    def mark(lo: int, hi: int, why: str) -> None:
+        # Starts in `(lo, hi)`.
+        i, j = bisect_right(starts, lo), bisect_left(starts, hi)
+        if i < j:
+            reasons[i:j] = [why] * (j - i)
+
+    if staff.time_off:
+        for a, b in _spans_near(staff.time_off, first, last + duration):
+            mark(a - duration, b, "time_off")
+    if far is not None:
+        mark(far, last + 1, "too_far")
+    if first < soon:
+        mark(first - 1, soon, "too_soon")
+        mark(first - 1, now, "past")
+
+
+def _spans_near(spans: IntervalSet, lo: int, hi: int) -> list[Span]:
+    """The spans of `spans` that reach into `[lo, hi]` (a binary search, then a slice)."""
+    bounds = spans.bounds
+    if not bounds:
+        return []
+    i = bisect_right(bounds, lo)
+    i -= i % 2
+    j = bisect_right(bounds, hi)
+    j += j % 2
+    near = bounds[i:j]
+    return list(zip(near[0::2], near[1::2], strict=True))
+
+
+@dataclass(slots=True)
+class SharedRun:
+    """The staff members listed on one grid run, in rank order, with their marks."""
+
+    run: GridRun
+    ranks: list[int]
+    staff_ids: list[str]
+    reasons: list[list[str | None]]
+
+    def slots(self) -> list[Slot]:
+        """Every slot of the run, start by start, each start's staff in rank order.
+
+        Built in one go, already in that order: no per-staff lists to merge afterwards.
+        """
+        run, width = self.run, len(self.staff_ids)
+        count = len(run.starts) * width
+        staff_ids = chain.from_iterable(repeat(self.staff_ids, len(run.starts)))
+        if width == 1:
+            return slot_run(
+                count, run.start_times, run.end_times, staff_ids, self.reasons[0], run.branch_id
+            )
+        return slot_run(
+            count,
+            chain.from_iterable(map(repeat, run.start_times, repeat(width))),
+            chain.from_iterable(map(repeat, run.end_times, repeat(width))),
+            staff_ids,
+            list(chain.from_iterable(zip(*self.reasons, strict=True))),
+            run.branch_id,
+        )
+
+
+# Merging block by block in Python costs about four slots' worth of a C-level run merge, so
+# narrower runs on average are merged by `list.sort` (see `merge_runs`).
+_WIDE_RUNS = 4
+
+
+def merge_runs(shared: list[SharedRun]) -> list[Slot]:
+    """All runs' slots in start order, then rank order (staff id, then branch).
+
+    Each run's slots already come that way. Wide runs (many staff on one grid) are merged by
+    `heapq.merge` on `(start, run)`, a start's block of slots at a time, and runs meeting at
+    one start are put back in rank order. Narrow runs (staff with rules of their own) are
+    concatenated and ordered by the key `start * ranks + rank`: `list.sort` finds the
+    ascending runs and merges them in C, which beats a merge loop in Python.
+    """
+    if len(shared) == 1:
+        return shared[0].slots()
+    blocks = sum(len(group.run.starts) for group in shared)
+    total = sum(len(group.run.starts) * len(group.ranks) for group in shared)
+    if total < _WIDE_RUNS * blocks:
+        return _merge_by_key(shared)
+    streams = []
+    for g, group in enumerate(shared):
+        made = iter(group.slots())
+        rows = zip(*[made] * len(group.ranks), strict=True)  # one start's block at a time
+        streams.append(zip(group.run.starts, repeat(g), rows))
+    merged: list[Slot] = []
+    pending: list[tuple[int, tuple[Slot, ...]]] = []  # runs met at the current start
+    interleaves: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    current = None
+    for start, g, row in heapq.merge(*streams):
+        if start != current:
+            _flush(pending, shared, merged, interleaves)
+            current = start
+        pending.append((g, row))
+    _flush(pending, shared, merged, interleaves)
+    return merged
+
+
+def _merge_by_key(shared: list[SharedRun]) -> list[Slot]:
+    """The runs' slots ordered by `start * ranks + rank`, each run already ascending."""
+    count = sum(len(group.ranks) for group in shared)
+    keys: list[int] = []
+    slots: list[Slot] = []
+    for group in shared:
+        ranks = group.ranks
+        keys.extend([start * count + rank for start in group.run.starts for rank in ranks])
+        slots.extend(group.slots())
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [slots[i] for i in order]
+
+
+def _flush(
+    pending: list[tuple[int, tuple[Slot, ...]]],
+    shared: list[SharedRun],
+    into: list[Slot],
+    interleaves: dict[tuple[int, ...], list[tuple[int, int]]],
+) -> None:
+    """Append the slots of one start, across the runs that have it, in rank order.
+
+    How the runs' rows interleave depends only on which runs meet, so it is worked out once
+    per set of runs (`interleaves`) and reused at every start where the same runs meet.
+    """
+    if len(pending) == 1:
+        into.extend(pending[0][1])
+    elif pending:
+        met = tuple(g for g, _ in pending)
+        order = interleaves.get(met)
+        if order is None:
+            ranked = sorted(
+                (rank, i, j) for i, g in enumerate(met) for j, rank in enumerate(shared[g].ranks)
+            )
+            order = interleaves[met] = [(i, j) for _, i, j in ranked]
+        into.extend([pending[i][1][j] for i, j in order])
+    pending.clear()
 
 
 def generate_slots(
@@ -231,6 +405,9 @@ def generate_slots(
     Pure: the answer depends only on the arguments. Ordered by start, then staff id (then
     branch, for staff whose hours at two branches overlap). Staff who exist but do not
     offer the service (or not at `branch_id`) contribute nothing.
+
+    Staff sharing one rule set share one expansion and one grid (its local datetimes made
+    once); each staff member's bookings then only mark index ranges of that grid.
     """
     if isinstance(service, str):
         service = site.service(service)
@@ -241,26 +418,41 @@ def generate_slots(
     now_ts = to_instant(now)
     staff = staff_offering(site, service, staff_id=staff_id, branch_id=branch_id)
     branches = branch_choice(service, branch_id)
-    by_staff: dict[str, list[HoldsTime]] = defaultdict(list)
-    wanted = {s.id for s in staff}
-    for b in bookings:
-        if b.staff_id in wanted:
-            by_staff[b.staff_id].append(b)
-    # Each (staff, branch) run is already ascending; merge the runs by an integer key
-    # `start * runs + rank`, rank following staff id then branch, without per-slot tuples.
-    runs: list[tuple[list[int], list[Slot]]] = []
-    for member in sorted(staff, key=lambda m: m.id):
-        found = staff_slots(
-            site, service, member, first, last, by_staff[member.id], now_ts, branches
-        )
-        runs.extend(found[b] for b in sorted(found, key=lambda b: b or ""))
-    if len(runs) == 1:
-        return runs[0][1]
-    keys: list[int] = []
-    slots: list[Slot] = []
-    count = len(runs)
-    for rank, (starts, run_slots) in enumerate(runs):
-        keys.extend([start * count + rank for start in starts])
-        slots.extend(run_slots)
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    return [slots[i] for i in order]
+    members = sorted(staff, key=lambda m: m.id)
+    grids: dict[int, list[GridRun]] = {}
+    chosen: list[list[GridRun]] = []
+    marks: dict[str, list[tuple[list[int], list[str | None]]]] = {}
+    for member in members:
+        rules = rule_set_id(member)
+        runs = grids.get(rules)
+        if runs is None:
+            runs = grids[rules] = grid_runs(member, service, first, last)
+        mine = [run for run in runs if branches is None or run.branch_id in branches]
+        chosen.append(mine)
+        marks[member.id] = [(run.starts, [None] * len(run.starts)) for run in mine]
+    if not isinstance(bookings, list | tuple):
+        bookings = list(bookings)
+    seated = mark_bookings(site, service, bookings, marks)
+    # id(run) -> the staff listed on it; a rank follows staff id, then branch.
+    shared: dict[int, SharedRun] = {}
+    rank = 0
+    for member, runs in zip(members, chosen, strict=True):
+        seats: StaffAvailability | None = None
+        if member.id in seated:
+            held = [b for b in bookings if b.staff_id == member.id]
+            seats = StaffAvailability.build(site, service, member, held, now_ts)
+        for run, (starts, reasons) in zip(runs, marks[member.id], strict=True):
+            if seats is not None:
+                reasons[:] = [seats.reason(start) for start in starts]
+            else:
+                mark_limits(starts, reasons, member, service, now_ts)
+            group = shared.get(id(run))
+            if group is None:
+                group = shared[id(run)] = SharedRun(run, [], [], [])
+            group.ranks.append(rank)
+            group.staff_ids.append(member.id)
+            group.reasons.append(reasons)
+            rank += 1
+    if not shared:
+        return []
+    return merge_runs(list(shared.values()))

@@ -7,9 +7,12 @@ share, so slot generation and placement accept either.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from itertools import repeat
+from operator import is_
 from typing import Any, Protocol
 
 
@@ -22,9 +25,12 @@ class Status(enum.StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
 
-    @property
+    @functools.cached_property
     def holds_time(self) -> bool:
-        """Every status but `cancelled` keeps the staff member's time taken."""
+        """Every status but `cancelled` keeps the staff member's time taken.
+
+        Cached on the member (stores ask it of every booking a slot query reads).
+        """
         return self is not Status.CANCELLED
 
 
@@ -61,6 +67,39 @@ class Slot:
             raise ValueError("a slot has a reason exactly when it is unavailable")
 
 
+# The slot descriptors' setters, in field order, which a frozen dataclass's own `__init__`
+# calls through `object.__setattr__`; calling them directly skips `__post_init__` and the
+# name lookups. (`slot_run` unpacks exactly six: a new field must be set there too.)
+_SLOT_SETTERS = tuple(getattr(Slot, f.name).__set__ for f in fields(Slot))
+
+
+def slot_run(
+    count: int,
+    starts: Iterable[datetime],
+    ends: Iterable[datetime],
+    staff_ids: Iterable[str],
+    reasons: Sequence[str | None],
+    branch_id: str | None,
+) -> list[Slot]:
+    """`count` slots of one branch, built without re-checking what the engine just computed.
+
+    Only for slots the engine makes itself, whose starts and ends come from its grid (aware,
+    `end` a service's length after `start`) and whose `available` is `reason is None`: the
+    values equal `Slot(...)`'s, at a fraction of the cost. Anything else builds `Slot(...)`,
+    which validates.
+    """
+    made = list(map(object.__new__, repeat(Slot, count)))
+    set_start, set_end, set_staff, set_available, set_reason, set_branch = _SLOT_SETTERS
+    # A setter returns None, so `any` runs each map to its end without building a list.
+    any(map(set_start, made, starts))
+    any(map(set_end, made, ends))
+    any(map(set_staff, made, staff_ids))
+    any(map(set_available, made, map(is_, reasons, repeat(None))))
+    any(map(set_reason, made, reasons))
+    any(map(set_branch, made, repeat(branch_id, count)))
+    return made
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Booking:
     """A booking as stored: `start`/`end` are aware, in the staff member's zone."""
@@ -78,25 +117,17 @@ class Booking:
     notes: str | None = None
     created_at: datetime
     updated_at: datetime
-    _start_ts: int = field(init=False, repr=False, compare=False)
-    _end_ts: int = field(init=False, repr=False, compare=False)
+    # Start and end in UTC seconds, derived from `start` and `end` (plain fields, not
+    # properties: availability reads them for every booking of every query).
+    start_ts: int = field(init=False, repr=False, compare=False)
+    end_ts: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         start, end = _span_instants(self.start, self.end)
         if type(self.status) is not Status:
             object.__setattr__(self, "status", Status(self.status))
-        object.__setattr__(self, "_start_ts", int(start))
-        object.__setattr__(self, "_end_ts", int(end))
-
-    @property
-    def start_ts(self) -> int:
-        """Start in UTC seconds."""
-        return self._start_ts
-
-    @property
-    def end_ts(self) -> int:
-        """End in UTC seconds."""
-        return self._end_ts
+        object.__setattr__(self, "start_ts", int(start))
+        object.__setattr__(self, "end_ts", int(end))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

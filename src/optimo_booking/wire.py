@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,40 @@ def slot_json(slot: Slot) -> dict[str, Any]:
         "staffId": slot.staff_id,
         "reason": slot.reason,
     }
+
+
+def slots_json_text(slots: Sequence[Slot]) -> str:
+    """The JSON text of `[slot_json(s) for s in slots]`, as `json.dumps(..., ensure_ascii=False)`
+    writes it, byte for byte, at a fraction of the cost.
+
+    Staff with the same rules share their slots' datetime objects (see `generate_slots`), so
+    each distinct datetime is formatted once, looked up by identity (the list keeps every one
+    alive while this runs); staff ids and reasons are encoded once each.
+    """
+    times: dict[int, str] = {}
+    words: dict[str | None, str] = {None: "null"}
+    parts: list[str] = []
+    add = parts.append
+    for slot in slots:
+        start, end = slot.start, slot.end
+        start_text = times.get(id(start))
+        if start_text is None:
+            start_text = times[id(start)] = start.isoformat(timespec="seconds")
+        end_text = times.get(id(end))
+        if end_text is None:
+            end_text = times[id(end)] = end.isoformat(timespec="seconds")
+        staff = words.get(slot.staff_id)
+        if staff is None:
+            staff = words[slot.staff_id] = json.dumps(slot.staff_id, ensure_ascii=False)
+        reason = words.get(slot.reason)
+        if reason is None:
+            reason = words[slot.reason] = json.dumps(slot.reason, ensure_ascii=False)
+        add(
+            f'{{"startTime": "{start_text}", "endTime": "{end_text}", '
+            f'"available": {"true" if slot.available else "false"}, '
+            f'"staffId": {staff}, "reason": {reason}}}'
+        )
+    return "[" + ", ".join(parts) + "]"
 
 
 def booking_json(booking: Booking) -> dict[str, Any]:
