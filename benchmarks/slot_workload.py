@@ -17,7 +17,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from optimo_booking import Booking, Slot, Status, generate_slots, load_catalog
+from optimo_booking import (
+    Booking,
+    Engine,
+    MemoryStore,
+    Slot,
+    Status,
+    generate_slots,
+    load_catalog,
+)
 from optimo_booking.catalog import Service, Site
 
 SITE_ID = "bench"
@@ -175,6 +183,73 @@ def ours(w: Workload) -> SlotFunction:
         return generate_slots(site, service, first, bookings, NOW, last_day=last)
 
     return run
+
+
+def engine_of(w: Workload, *, api_key_sha256: str | None = None) -> Engine:
+    """An engine over the workload's catalog, its bookings in a `MemoryStore`, clock at NOW."""
+    data = catalog_data(w.staff)
+    if api_key_sha256 is not None:
+        data["sites"][0]["apiKeys"] = [{"id": "bench", "sha256": api_key_sha256}]
+    store = MemoryStore()
+    for b in w.bookings:
+        store.add(b)
+    return Engine(load_catalog(data), store=store, clock=lambda: NOW)
+
+
+def with_engine(w: Workload) -> SlotFunction:
+    """`Engine.slots_between`: the store's window read plus `generate_slots`."""
+    engine = engine_of(w)
+    first, last = w.first, w.last
+
+    def run() -> list[Slot]:
+        return engine.slots_between(SITE_ID, SERVICE_ID, first, last)
+
+    return run
+
+
+def window_read(w: Workload) -> Callable[[], list[Any]]:
+    """Only the store read inside `Engine.slots_between`: the bookings of the padded window."""
+    engine = engine_of(w)
+    site = engine.catalog.site(SITE_ID)
+    staff = list(site.staff.values())
+    lo, hi = engine._window(site, staff, w.first, w.last)
+    ids = {s.id for s in staff}
+
+    def run() -> list[Any]:
+        return engine.store.bookings_starting_between(SITE_ID, lo, hi, ids)
+
+    return run
+
+
+# -- the answer floor: only the values of the answer ------------------------------------
+
+
+def floor(w: Workload, answer: list[Slot]) -> SlotFunction:
+    """Per slot, only its values: staff id, start and end as aware datetimes, available, reason.
+
+    Built as plain tuples from precomputed integer starts, in the answer's order: no rules
+    read, nothing decided, nothing ordered. Whatever a slot listing returns, it costs at least
+    this much to hand out its slots (`floor_rows` turns ours into the same tuples).
+    """
+    rows = [
+        (int(s.start.timestamp()), int(s.end.timestamp()), s.staff_id, s.available, s.reason)
+        for s in answer
+    ]
+    fromtimestamp = datetime.fromtimestamp
+    tz = TZ
+
+    def run() -> list[tuple[str, datetime, datetime, bool, str | None]]:
+        return [
+            (sid, fromtimestamp(start, tz), fromtimestamp(end, tz), available, reason)
+            for start, end, sid, available, reason in rows
+        ]
+
+    return run
+
+
+def floor_rows(slots: list[Slot]) -> list[tuple[str, datetime, datetime, bool, str | None]]:
+    """Our slots as the floor's tuples, to check that the floor builds the same answer."""
+    return [(s.staff_id, s.start, s.end, s.available, s.reason) for s in slots]
 
 
 # -- (a) baseline: only the object building ----------------------------------------------

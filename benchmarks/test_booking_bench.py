@@ -4,8 +4,9 @@
   (one IMMEDIATE transaction, with its fsync, per booking);
 * the store's checkpoint discipline (checkpoints only under its own held write lock, see
   docs/stores.md) against SQLite's automatic checkpoints, 1,000 bookings each;
-* `Engine.slots` for one day on a store holding 1,000 vs 100,000 bookings spread over a
-  year, plus 100,000 rows of which 99,000 belong to another site (the index keeps them out).
+* `Engine.slots` for one day on a store holding 1,000 vs 100,000 bookings, the day asked
+  holding the same 100 bookings in each and the rest spread over the year's other days, plus
+  100,000 rows of which 99,000 belong to another site (the index keeps them out).
 
     .venv/bin/pytest benchmarks/test_booking_bench.py -s
 
@@ -171,20 +172,29 @@ def test_checkpoint_discipline_interleaved(tmp_path: Path) -> None:
 # -- slots for one day against the store's size ----------------------------------------------------
 
 
+DAY_BOOKINGS = 100  # bookings on QUERY_DAY: the very same ones in every store
+
+
 def _rows(count: int, *, site_share: float = 1.0, seed: int = 7) -> list[tuple[Any, ...]]:
     """`count` non-overlapping confirmed bookings over the year, rows as the store writes them.
 
-    A fraction `1 - site_share` of them belong to another site.
+    `DAY_BOOKINGS` of them lie on `QUERY_DAY` and are the same whatever `count` is; the
+    others are spread over the year's other days. A fraction `1 - site_share` of all of them
+    belong to another site (never those of `QUERY_DAY`).
     """
-    rng = random.Random(seed)
-    capacity = YEAR * QUARTERS * len(STAFF)
-    picks = rng.sample(range(capacity), count)
+    per_day = QUARTERS * len(STAFF)
+    query_index = (QUERY_DAY - FIRST_DAY).days
+    on_day = random.Random(1).sample(range(per_day), DAY_BOOKINGS)
+    others = random.Random(seed).sample(range((YEAR - 1) * per_day), count - DAY_BOOKINGS)
+    cells = [query_index * per_day + c for c in on_day] + [
+        c + per_day if c // per_day >= query_index else c for c in others
+    ]
     ours = int(count * site_share)
     customer = json.dumps({"name": "Bench", "email": "bench@example.org"})
     stamp = NOW.isoformat()
     rows = []
-    for n, pick in enumerate(picks):
-        d, rest = divmod(pick, QUARTERS * len(STAFF))
+    for n, pick in enumerate(cells):
+        d, rest = divmod(pick, per_day)
         q, s = divmod(rest, len(STAFF))
         day = FIRST_DAY + timedelta(days=d)
         minute = OPEN + 15 * q
@@ -239,6 +249,7 @@ def test_slots_for_one_day(benchmark: Any, sized_engine: Engine) -> None:
     slots = benchmark(sized_engine.slots, SITE, "trim", QUERY_DAY)
     assert len(slots) == QUARTERS * len(STAFF)
     booked = sum(not s.available for s in slots)
+    assert booked == DAY_BOOKINGS  # the same day in every store: only the rest differs
     benchmark.extra_info["bookings_on_the_day"] = booked
     stats = getattr(benchmark, "stats", None)
     if stats is not None:
@@ -284,7 +295,7 @@ def test_report() -> None:
             lines.append(
                 f"slots for one day, {size} store: {RESULTS[f'slots {size}'] * 1e3:.2f} ms "
                 f"median, {RESULTS[f'slots-min {size}'] * 1e3:.2f} ms min "
-                f"({RESULTS[f'booked {size}']:.0f} of 400 slots booked)"
+                f"({RESULTS[f'booked {size}']:.0f} of {QUARTERS * len(STAFF)} slots booked)"
             )
         if f"fetch {size}" in RESULTS:
             lines.append(

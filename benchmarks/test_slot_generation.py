@@ -12,7 +12,9 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -29,7 +31,8 @@ CASES = [
 
 # Rounds are chosen so one implementation spends about a second on a case: about this
 # many slots are built over all rounds of one benchmark (times the implementation's weight).
-SLOT_ROUNDS_BUDGET = 200_000
+# (`OPTIMO_BENCH_SLOT_BUDGET` raises it for steadier minimums on a busy machine.)
+SLOT_ROUNDS_BUDGET = int(os.environ.get("OPTIMO_BENCH_SLOT_BUDGET", "200000"))
 MIN_ROUNDS, MAX_ROUNDS = 2, 100
 FRESH_HEAP_ROUNDS = 10  # at most this many rounds: collect the heap before each
 # Slotify checks each candidate against its whole store several times over: about this many
@@ -114,9 +117,34 @@ def test_ours(benchmark: Any, staff: int, bookings: int, days: int) -> None:
     assert flags(got) == flags(answer)
 
 
+def floor_flags(
+    rows: list[tuple[str, datetime, datetime, bool, str | None]],
+) -> list[tuple[float, float, str, bool, str | None]]:
+    """`flags` of the floor's tuples."""
+    return [(a.timestamp(), b.timestamp(), sid, ok, why) for sid, a, b, ok, why in rows]
+
+
+@pytest.mark.parametrize(("staff", "bookings", "days"), CASES)
+def test_floor(benchmark: Any, staff: int, bookings: int, days: int) -> None:
+    """The answer floor: only the values of each slot, as tuples (see `slot_workload.floor`)."""
+    w, answer = case(staff, bookings, days)
+    got = measure(benchmark, sw.floor(w, answer), rounds_for(answer), w)
+    benchmark.extra_info.update(slots=len(got), bookings=len(w.bookings))
+    assert floor_flags(got) == floor_flags(sw.floor_rows(answer))
+
+
+@pytest.mark.parametrize(("staff", "bookings", "days"), CASES)
+def test_engine(benchmark: Any, staff: int, bookings: int, days: int) -> None:
+    """`Engine.slots_between` over a `MemoryStore` holding the bookings (the whole call)."""
+    w, answer = case(staff, bookings, days)
+    got = measure(benchmark, sw.with_engine(w), rounds_for(answer), w)
+    note(benchmark, w, got)
+    assert flags(got) == flags(answer)
+
+
 @pytest.mark.parametrize(("staff", "bookings", "days"), CASES)
 def test_baseline(benchmark: Any, staff: int, bookings: int, days: int) -> None:
-    """(a) Only building as many `Slot` values as ours returns: the floor for anyone."""
+    """(a) Building as many validated `Slot(...)` values as ours returns, nothing else."""
     w, answer = case(staff, bookings, days)
     got = measure(benchmark, sw.baseline(w, answer), rounds_for(answer), w)
     note(benchmark, w, got)
@@ -162,6 +190,67 @@ def test_slotify(benchmark: Any, staff: int, bookings: int, days: int) -> None:
     assert sw.slotify_starts(got) == [
         (int(s.start.timestamp()), s.staff_id) for s in answer if s.available
     ]
+
+
+# -- the target ratio, measured side by side ---------------------------------------------
+
+TARGETS = [pytest.param(100, b, d, id=f"100staff-{b}bk-{d}d") for b in (5, 20) for d in (7, 31)]
+PAIRED_ROUNDS = int(os.environ.get("OPTIMO_BENCH_PAIRED_ROUNDS", "30"))
+
+
+def paired(
+    benchmark: Any, runs: dict[str, Callable[[], Any]], rounds: int
+) -> dict[str, list[float]]:
+    """Time each of `runs` once per round, one right after the other, from a collected heap.
+
+    A busy machine then slows both sides of a ratio alike: the median of the per-round
+    ratios stays put where separate minimums drift.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
+
+    def one_round() -> None:
+        for name, run in runs.items():
+            gc.collect()
+            began = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - began)
+
+    benchmark.pedantic(one_round, rounds=rounds, warmup_rounds=1)
+    for name in runs:
+        if len(times[name]) > rounds:
+            del times[name][0]  # the warm-up round (none under --benchmark-disable)
+    return times
+
+
+def ratio_info(times: dict[str, list[float]], top: str, bottom: str) -> dict[str, float]:
+    """`top / bottom`: by the two minimums, and the median of the per-round ratios."""
+    per_round = sorted(a / b for a, b in zip(times[top], times[bottom], strict=True))
+    return {
+        f"{top}_min_ms": min(times[top]) * 1e3,
+        f"{bottom}_min_ms": min(times[bottom]) * 1e3,
+        "ratio_of_minimums": min(times[top]) / min(times[bottom]),
+        "median_round_ratio": per_round[len(per_round) // 2],
+    }
+
+
+@pytest.mark.parametrize(("staff", "bookings", "days"), TARGETS)
+def test_engine_over_floor(benchmark: Any, staff: int, bookings: int, days: int) -> None:
+    """`Engine.slots_between` against the answer floor, the two timed alternately."""
+    w, answer = case(staff, bookings, days)
+    benchmark.group = f"paired-{staff}staff-{bookings}bk-{days}d"
+    runs = {
+        "floor": sw.floor(w, answer),
+        "engine": sw.with_engine(w),
+        "generate": sw.ours(w),
+        "store": sw.window_read(w),
+    }
+    times = paired(benchmark, runs, PAIRED_ROUNDS)
+    benchmark.extra_info.update(
+        slots=len(answer),
+        **ratio_info(times, "engine", "floor"),
+        generate_over_floor=ratio_info(times, "generate", "floor")["median_round_ratio"],
+        store_min_ms=min(times["store"]) * 1e3,
+    )
 
 
 # -- plain checks: the competing implementations answer the same question as ours ---------
