@@ -195,7 +195,7 @@ def test_slotify(benchmark: Any, staff: int, bookings: int, days: int) -> None:
 # -- the target ratio, measured side by side ---------------------------------------------
 
 TARGETS = [pytest.param(100, b, d, id=f"100staff-{b}bk-{d}d") for b in (5, 20) for d in (7, 31)]
-PAIRED_ROUNDS = int(os.environ.get("OPTIMO_BENCH_PAIRED_ROUNDS", "30"))
+PAIRED_ROUNDS = int(os.environ.get("OPTIMO_BENCH_PAIRED_ROUNDS", "60"))
 
 
 def paired(
