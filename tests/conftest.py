@@ -105,7 +105,11 @@ def reasons(slots: Iterable[Slot]) -> dict[str, str | None]:
 # ===== and the held-time overlap check. Everything below is used only by those files.
 
 import dataclasses as _dataclasses  # noqa: E402
+import os  # noqa: E402
+import uuid as _uuid  # noqa: E402
 from collections.abc import Callable as _Callable  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -200,14 +204,105 @@ class FakeClock:
         self.now = (self.now.astimezone(UTC) + timedelta(**delta)).astimezone(self.now.tzinfo)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    """Every store test runs on both stores: a `MemoryStore` and a fresh `SQLiteStore` file."""
-    made: Store = (
-        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "b.sqlite3")
-    )
+# ----- the three stores: one contract suite runs on each -----
+
+POSTGRES_URL = os.environ.get("OPTIMO_TEST_POSTGRES_URL")
+POSTGRES_SKIP = (
+    "PostgreSQL tests need a server: set OPTIMO_TEST_POSTGRES_URL, e.g. "
+    'eval "$(scripts/pg_test_cluster.sh start /tmp/optimo-pg)" (see the README)'
+)
+needs_postgres = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(POSTGRES_URL is None, reason=POSTGRES_SKIP),
+]
+
+
+@_dataclasses.dataclass(frozen=True)
+class StoreSpec:
+    """Where a test's bookings live: enough to open the same store again, in any process."""
+
+    kind: str  # memory, sqlite or postgres
+    location: str = ""  # the SQLite file or the PostgreSQL URL
+    schema: str = ""  # PostgreSQL: a schema of the test's own
+
+
+_MEMORY: dict[StoreSpec, MemoryStore] = {}
+
+
+def open_store(spec: StoreSpec) -> Store:
+    """A store on `spec`'s bookings (a MemoryStore is one object: the same one each time)."""
+    if spec.kind == "memory":
+        return _MEMORY.setdefault(spec, MemoryStore())
+    if spec.kind == "sqlite":
+        return SQLiteStore(spec.location)
+    from optimo_booking import PostgresStore
+
+    return PostgresStore(spec.location, schema=spec.schema)
+
+
+def drop_postgres_schema(spec: StoreSpec) -> None:
+    """Remove a test's PostgreSQL schema and everything in it."""
+    import psycopg
+
+    with psycopg.connect(spec.location, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{spec.schema}" CASCADE')
+
+
+def new_spec(kind: str, tmp_path: Path) -> StoreSpec:
+    """A fresh, empty place of `kind` for one test."""
+    if kind == "postgres":
+        assert POSTGRES_URL is not None
+        return StoreSpec("postgres", POSTGRES_URL, f"t_{_uuid.uuid4().hex[:16]}")
+    if kind == "sqlite":
+        return StoreSpec("sqlite", str(tmp_path / "b.sqlite3"))
+    return StoreSpec("memory", str(_uuid.uuid4()))
+
+
+def _spec_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSpec]:
+    spec = new_spec(request.param, tmp_path)
+    yield spec
+    _MEMORY.pop(spec, None)
+    if spec.kind == "postgres":
+        drop_postgres_schema(spec)
+
+
+STORE_KINDS = [
+    pytest.param("memory"),
+    pytest.param("sqlite"),
+    pytest.param("postgres", marks=needs_postgres),
+]
+SHARED_KINDS = STORE_KINDS[1:]  # stores several engines or processes can open at once
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSpec]:
+    """A fresh place for bookings in each of the three stores."""
+    yield from _spec_fixture(request, tmp_path)
+
+
+@pytest.fixture(params=SHARED_KINDS)
+def shared_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSpec]:
+    """A fresh place for bookings in each store that several processes can share."""
+    yield from _spec_fixture(request, tmp_path)
+
+
+@pytest.fixture
+def store(store_spec: StoreSpec) -> Iterator[Store]:
+    """Every store test runs on the three stores: memory, a fresh SQLite file, and a fresh
+    PostgreSQL schema."""
+    made = open_store(store_spec)
     yield made
     made.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Under CI, a skipped PostgreSQL test fails the run: CI must start a server."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") and item.get_closest_marker("postgres"):
+        report.outcome = "failed"
+        report.longrepr = f"a PostgreSQL test was skipped under CI: {POSTGRES_SKIP}"
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 """optimo-booking: an availability and booking engine, correct in every time zone."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .catalog import Catalog, load_catalog
 from .engine import Engine
 from .errors import BookingError
@@ -7,6 +11,9 @@ from .intervals import IntervalSet
 from .slots import generate_slots
 from .stores import MemoryStore, SQLiteStore, Store
 from .values import Booking, Page, Slot, Status
+
+if TYPE_CHECKING:
+    from .stores.postgres import PostgresStore
 
 __all__ = [
     "Booking",
@@ -16,6 +23,7 @@ __all__ = [
     "IntervalSet",
     "MemoryStore",
     "Page",
+    "PostgresStore",
     "SQLiteStore",
     "Slot",
     "Status",
@@ -23,3 +31,12 @@ __all__ = [
     "generate_slots",
     "load_catalog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PostgresStore loads psycopg, an optional extra: import it only when it is named.
+    if name == "PostgresStore":
+        from .stores import postgres_store_class  # noqa: PLC0415 - optional extra
+
+        return postgres_store_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

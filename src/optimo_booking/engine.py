@@ -17,7 +17,7 @@ from .localtime import as_date, day_start, local_date, to_instant
 from .placement import place, prepare_request
 from .slots import generate_slots, staff_offering
 from .stores import MemoryStore, Store
-from .stores.base import IdempotencyClaim, ListQuery
+from .stores.base import Hold, IdempotencyClaim, ListQuery
 from .values import Booking, HoldsTime, Page, Slot, Status
 
 Clock = Callable[[], datetime]
@@ -76,6 +76,23 @@ def idempotency_key_problem(key: object) -> str | None:
     if key is None or (isinstance(key, str) and _IDEMPOTENCY_KEY.fullmatch(key)):
         return None
     return "must be 1 to 255 printable ASCII characters"
+
+
+def booking_hold(site: Site, booking: Booking) -> Hold:
+    """What `booking` keeps from its staff member's other bookings, by the site's catalog.
+
+    Its span widened by its service's buffers; the seats of one group session (a service of
+    capacity above one) share `service:start`, any other booking shares with nobody.
+    """
+    service = site.services.get(booking.service_id)
+    if service is None:  # a service since removed from the catalog: its own span
+        return Hold(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
+    shared = service.capacity > 1
+    return Hold(
+        start=booking.start_ts - service.buffer_before,
+        end=booking.end_ts + service.buffer_after,
+        share_key=f"{service.id}:{booking.start_ts}" if shared else booking.id,
+    )
 
 
 def new_booking_id() -> str:
@@ -291,6 +308,7 @@ class Engine:
             staff_ids={s.id for s in staff},
             decide=decide,
             idempotency=claim,
+            hold=lambda b: booking_hold(site, b),
         )
         return CreateOutcome(booking, replayed)
 

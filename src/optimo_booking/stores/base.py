@@ -29,6 +29,23 @@ class IdempotencyClaim:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Hold:
+    """The time a booking keeps from others of its staff member, for stores that check it too.
+
+    `start`/`end` are the held span in UTC seconds (buffers included); bookings with equal
+    `share_key` (the seats of one group session) may overlap, any others may not.
+    """
+
+    start: int
+    end: int
+    share_key: str
+
+
+# The hold of a booking, from the catalog (the store does not know buffers or capacity).
+HoldOf = Callable[[Booking], Hold]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ListQuery:
     """Filters and a keyset position `(start_ts, id)` to list after."""
 
@@ -59,11 +76,13 @@ class Store(Protocol):
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
+        hold: HoldOf | None = None,
     ) -> tuple[Booking, bool]:
         """Atomically: replay an idempotent repeat, or place and insert a new booking.
 
         Returns the booking and whether it was a replay. `IdempotencyKeyReused` when the key
         was used by another request; any error from `decide` leaves the store unchanged.
+        `hold` tells a store that checks overlaps itself what the new booking holds.
         """
         ...
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from ..errors import IdempotencyKeyReused, NotFound
 from ..values import Booking, HoldsTime
-from .base import Change, Decide, IdempotencyClaim, ListQuery
+from .base import Change, Decide, HoldOf, IdempotencyClaim, ListQuery
 
 
 class _KeyRow(NamedTuple):
@@ -54,6 +54,7 @@ class MemoryStore:
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
+        hold: HoldOf | None = None,
     ) -> tuple[Booking, bool]:
         """Atomically replay an idempotent repeat, or place and insert a new booking."""
         with self._lock:

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..localtime import zone
 from ..values import BookedTime, Booking, HoldsTime, Status
-from .base import Change, Decide, IdempotencyClaim, ListQuery
+from .base import Change, Decide, HoldOf, IdempotencyClaim, ListQuery
 
 log = logging.getLogger("optimo_booking.sqlite")
 
@@ -374,6 +374,7 @@ class SQLiteStore:
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
+        hold: HoldOf | None = None,
     ) -> tuple[Booking, bool]:
         """Under one write lock: replay an idempotent repeat, or place and insert a booking."""
         with self._transaction("IMMEDIATE") as conn:
