@@ -1,6 +1,7 @@
-"""What a SQLite file keeps across Engine instances and restarts: bookings, statuses,
-idempotency keys and the cursor secret; the window query is an index search; a held write
-lock is `storage_busy` and changes nothing."""
+"""What a SQLite file or a PostgreSQL schema keeps across Engine instances and restarts:
+bookings, statuses, idempotency keys and the cursor secret; on SQLite, the window query is an
+index search and a held write lock is `storage_busy` and changes nothing (the PostgreSQL
+counterparts are in test_postgres.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from conftest import (
     BOOK_SITE,
     GOOD_CUSTOMER,
     FakeClock,
+    StoreSpec,
     booking_catalog,
+    open_store,
     refused,
 )
-from optimo_booking import Booking, Engine, SQLiteStore
+from optimo_booking import Booking, Engine, SQLiteStore, Store
 
 REQUEST = {"service_id": "cut", "date": BOOK_DAY, "start_time": "10:00", "customer": GOOD_CUSTOMER}
 
@@ -32,16 +35,18 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def opened(path: Path) -> Iterator[list[SQLiteStore]]:
+def opened() -> Iterator[list[Store]]:
     """Stores opened by a test, closed after it."""
-    stores: list[SQLiteStore] = []
+    stores: list[Store] = []
     yield stores
     for store in stores:
         store.close()
 
 
-def engine_on(path: Path, opened: list[SQLiteStore], clock: FakeClock | None = None) -> Engine:
-    store = SQLiteStore(path)
+def engine_on(
+    where: Path | StoreSpec, opened: list[Store], clock: FakeClock | None = None
+) -> Engine:
+    store = open_store(where) if isinstance(where, StoreSpec) else SQLiteStore(where)
     opened.append(store)
     return Engine(booking_catalog(), store=store, clock=clock or FakeClock())
 
@@ -57,8 +62,8 @@ def _walk(engine: Engine, limit: int, **filters: object) -> list[Booking]:
             return rows
 
 
-def test_a_second_engine_sees_the_first_ones_bookings(path: Path, opened: list) -> None:
-    first, second = engine_on(path, opened), engine_on(path, opened)
+def test_a_second_engine_sees_the_first_ones_bookings(shared_spec: StoreSpec, opened: list) -> None:
+    first, second = engine_on(shared_spec, opened), engine_on(shared_spec, opened)
     made = first.create_booking(BOOK_SITE, **REQUEST, notes="Grüße ✂")
     seen = second.get_booking(BOOK_SITE, made.id)
     assert seen == made
@@ -71,9 +76,9 @@ def test_a_second_engine_sees_the_first_ones_bookings(path: Path, opened: list) 
     assert second.list_bookings(BOOK_SITE).total == 1
 
 
-def test_a_second_engine_sees_status_changes(path: Path, opened: list) -> None:
+def test_a_second_engine_sees_status_changes(shared_spec: StoreSpec, opened: list) -> None:
     clock = FakeClock()
-    first, second = engine_on(path, opened, clock), engine_on(path, opened, clock)
+    first, second = engine_on(shared_spec, opened, clock), engine_on(shared_spec, opened, clock)
     made = first.create_booking(BOOK_SITE, **dict(REQUEST, service_id="color"))
     clock.advance(minutes=7)
     second.set_status(BOOK_SITE, made.id, "confirmed")
@@ -82,8 +87,8 @@ def test_a_second_engine_sees_status_changes(path: Path, opened: list) -> None:
     refused("invalid_transition", first.set_status, BOOK_SITE, made.id, "pending")
 
 
-def test_the_second_engine_sees_the_slot_taken(path: Path, opened: list) -> None:
-    first, second = engine_on(path, opened), engine_on(path, opened)
+def test_the_second_engine_sees_the_slot_taken(shared_spec: StoreSpec, opened: list) -> None:
+    first, second = engine_on(shared_spec, opened), engine_on(shared_spec, opened)
     first.create_booking(BOOK_SITE, **REQUEST, staff_id="ann")
     assert {
         s.reason
@@ -94,11 +99,11 @@ def test_the_second_engine_sees_the_slot_taken(path: Path, opened: list) -> None
     assert err.details["reason"] == "booked"
 
 
-def test_idempotency_keys_persist(path: Path, opened: list) -> None:
-    first = engine_on(path, opened)
+def test_idempotency_keys_persist(shared_spec: StoreSpec, opened: list) -> None:
+    first = engine_on(shared_spec, opened)
     made = first.create_booking(BOOK_SITE, **REQUEST, idempotency_key="k")
     first.store.close()
-    again = engine_on(path, opened)
+    again = engine_on(shared_spec, opened)
     outcome = again.create_booking_outcome(
         BOOK_SITE, **dict(REQUEST, start_time="2026-03-09T10:00:00+01:00"), idempotency_key="k"
     )
@@ -113,14 +118,14 @@ def test_idempotency_keys_persist(path: Path, opened: list) -> None:
     assert again.list_bookings(BOOK_SITE).total == 1
 
 
-def test_the_cursor_secret_persists(path: Path, opened: list) -> None:
-    first = engine_on(path, opened)
+def test_the_cursor_secret_persists(shared_spec: StoreSpec, opened: list) -> None:
+    first = engine_on(shared_spec, opened)
     secret = first.store.cursor_secret()
     for t in ("09:00", "10:00", "11:00"):
         first.create_booking(BOOK_SITE, **dict(REQUEST, start_time=t), staff_id="ann")
     cursor = first.list_bookings(BOOK_SITE, limit=1).next_cursor
     first.store.close()
-    reopened = engine_on(path, opened)
+    reopened = engine_on(shared_spec, opened)
     assert reopened.store.cursor_secret() == secret
     page = reopened.list_bookings(BOOK_SITE, limit=5, cursor=cursor)
     assert [b.start.strftime("%H:%M") for b in page.items] == ["10:00", "11:00"]
@@ -136,8 +141,8 @@ def test_another_file_has_another_secret(tmp_path: Path, opened: list) -> None:
     refused("invalid_cursor", b.list_bookings, BOOK_SITE, limit=1, cursor=cursor)
 
 
-def test_cursors_work_across_two_engines_on_one_file(path: Path, opened: list) -> None:
-    first, second = engine_on(path, opened), engine_on(path, opened)
+def test_cursors_work_across_two_engines_on_one_store(shared_spec: StoreSpec, opened: list) -> None:
+    first, second = engine_on(shared_spec, opened), engine_on(shared_spec, opened)
     made = []
     for day in ("2026-03-09", "2026-03-11"):
         for t in ("09:00", "10:00", "11:00", "14:00"):
@@ -158,9 +163,9 @@ def test_cursors_work_across_two_engines_on_one_file(path: Path, opened: list) -
     assert turn == 3
 
 
-def test_a_fall_back_start_keeps_its_fold(path: Path, opened: list) -> None:
+def test_a_fall_back_start_keeps_its_fold(shared_spec: StoreSpec, opened: list) -> None:
     clock = FakeClock(datetime(2026, 10, 20, 9, 0, tzinfo=BERLIN))
-    first = engine_on(path, opened, clock)
+    first = engine_on(shared_spec, opened, clock)
     made = first.create_booking(
         BOOK_SITE,
         service_id="trim",
@@ -168,7 +173,7 @@ def test_a_fall_back_start_keeps_its_fold(path: Path, opened: list) -> None:
         start_time="2026-10-25T02:15:00+01:00",
         customer=GOOD_CUSTOMER,
     )
-    seen = engine_on(path, opened, clock).get_booking(BOOK_SITE, made.id)
+    seen = engine_on(shared_spec, opened, clock).get_booking(BOOK_SITE, made.id)
     assert seen.start.isoformat() == "2026-10-25T02:15:00+01:00"
     assert (seen.start_ts, seen.date) == (made.start_ts, made.date)
 
@@ -232,9 +237,7 @@ def _open_files_on(path: Path) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count open files")
-def test_a_thread_per_request_does_not_leak_connections(
-    path: Path, opened: list[SQLiteStore]
-) -> None:
+def test_a_thread_per_request_does_not_leak_connections(path: Path, opened: list[Store]) -> None:
     """Servers start a thread per request; the store's connections must not pile up."""
     import threading
 

@@ -1,6 +1,7 @@
-"""Races on one SQLite file: threads and processes, each with its own Engine and SQLiteStore,
-released together by a barrier, book the same slot. A capacity-1 slot gives exactly one
-success, a capacity-3 group session exactly three; everyone else gets slot_unavailable."""
+"""Races on one SQLite file or one PostgreSQL schema: threads and processes, each with its
+own Engine and store, released together by a barrier, book the same slot. A capacity-1 slot
+gives exactly one success, a capacity-3 group session exactly three; everyone else gets
+slot_unavailable."""
 
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import BOOK_NOW, BOOK_SITE, FakeClock, booking_catalog, held_conflicts
-from optimo_booking import BookingError, Engine, MemoryStore, SQLiteStore
+from conftest import (
+    BOOK_NOW,
+    BOOK_SITE,
+    FakeClock,
+    StoreSpec,
+    booking_catalog,
+    held_conflicts,
+    open_store,
+)
+from optimo_booking import BookingError, Engine, MemoryStore, Store
 
 THREADS = 16
 PROCESSES = 8
@@ -42,9 +50,9 @@ def _attempt(engine: Engine, round_: tuple[Any, ...], who: str) -> tuple[str, st
     return "ok", None, b.id
 
 
-def race_process(path: str, barrier: Any, results: Any, worker: int) -> None:
-    """One racing process: its own Engine and SQLiteStore; one attempt per round."""
-    engine = Engine(booking_catalog(), store=SQLiteStore(path), clock=FakeClock(BOOK_NOW))
+def race_process(spec: StoreSpec, barrier: Any, results: Any, worker: int) -> None:
+    """One racing process: its own Engine and store; one attempt per round."""
+    engine = Engine(booking_catalog(), store=open_store(spec), clock=FakeClock(BOOK_NOW))
     try:
         for number, round_ in enumerate(ROUNDS):
             barrier.wait(timeout=60)
@@ -53,7 +61,7 @@ def race_process(path: str, barrier: Any, results: Any, worker: int) -> None:
         engine.store.close()
 
 
-def _check_round(path: Path, number: int, outcomes: list[tuple[str, str | None, str]]) -> None:
+def _check_round(spec: StoreSpec, number: int, outcomes: list[tuple[str, str | None, str]]) -> None:
     service, day, start, _staff, capacity = ROUNDS[number]
     codes = Counter(code for code, _, _ in outcomes)
     assert codes == {"ok": capacity, "slot_unavailable": len(outcomes) - capacity}, (
@@ -62,7 +70,7 @@ def _check_round(path: Path, number: int, outcomes: list[tuple[str, str | None, 
     )
     expected_reason = "booked" if capacity == 1 else "full"
     assert {r for code, r, _ in outcomes if code != "ok"} == {expected_reason}
-    store = SQLiteStore(path)
+    store = open_store(spec)
     try:
         engine = Engine(booking_catalog(), store=store, clock=FakeClock(BOOK_NOW))
         rows = engine.list_bookings(BOOK_SITE, date=day, limit=100).items
@@ -103,31 +111,29 @@ def _run_threads(
     return outcomes
 
 
-def test_threads_each_with_its_own_engine_race_for_one_slot(tmp_path: Path) -> None:
-    path = tmp_path / "race.sqlite3"
-    SQLiteStore(path).close()
-    stores: list[SQLiteStore] = []
+def test_threads_each_with_its_own_engine_race_for_one_slot(shared_spec: StoreSpec) -> None:
+    open_store(shared_spec).close()
+    stores: list[Store] = []
 
     def own_engine() -> Engine:
-        store = SQLiteStore(path)
+        store = open_store(shared_spec)
         stores.append(store)
         return Engine(booking_catalog(), store=store, clock=FakeClock(BOOK_NOW))
 
     try:
         for number, round_ in enumerate(ROUNDS):
-            _check_round(path, number, _run_threads(own_engine, round_))
+            _check_round(shared_spec, number, _run_threads(own_engine, round_))
     finally:
         for store in stores:
             store.close()
 
 
-def test_threads_sharing_one_engine_race_for_one_slot(tmp_path: Path) -> None:
-    path = tmp_path / "race.sqlite3"
-    store = SQLiteStore(path)
+def test_threads_sharing_one_engine_race_for_one_slot(shared_spec: StoreSpec) -> None:
+    store = open_store(shared_spec)
     shared = Engine(booking_catalog(), store=store, clock=FakeClock(BOOK_NOW))
     try:
         for number, round_ in enumerate(ROUNDS):
-            _check_round(path, number, _run_threads(lambda: shared, round_))
+            _check_round(shared_spec, number, _run_threads(lambda: shared, round_))
     finally:
         store.close()
 
@@ -140,9 +146,8 @@ def test_threads_on_a_memory_store_race_for_one_slot() -> None:
     assert held_conflicts(shared.catalog, shared.list_bookings(BOOK_SITE, limit=100).items) == []
 
 
-def test_auto_assignment_race_fills_each_staff_member_once(tmp_path: Path) -> None:
-    path = tmp_path / "race.sqlite3"
-    store = SQLiteStore(path)
+def test_auto_assignment_race_fills_each_staff_member_once(shared_spec: StoreSpec) -> None:
+    store = open_store(shared_spec)
     shared = Engine(booking_catalog(), store=store, clock=FakeClock(BOOK_NOW))
     try:
         outcomes = _run_threads(lambda: shared, ("cut", "2026-03-09", "10:00", None, 3))
@@ -154,14 +159,13 @@ def test_auto_assignment_race_fills_each_staff_member_once(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("start_method", ["spawn"])
-def test_processes_race_for_one_slot(tmp_path: Path, start_method: str) -> None:
-    path = tmp_path / "race.sqlite3"
-    SQLiteStore(path).close()
+def test_processes_race_for_one_slot(shared_spec: StoreSpec, start_method: str) -> None:
+    open_store(shared_spec).close()
     ctx = multiprocessing.get_context(start_method)
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     workers = [
-        ctx.Process(target=race_process, args=(str(path), barrier, results, n))
+        ctx.Process(target=race_process, args=(shared_spec, barrier, results, n))
         for n in range(PROCESSES)
     ]
     for w in workers:
@@ -180,7 +184,7 @@ def test_processes_race_for_one_slot(tmp_path: Path, start_method: str) -> None:
                 w.kill()
     assert [w.exitcode for w in workers] == [0] * PROCESSES
     for number in range(len(ROUNDS)):
-        _check_round(path, number, by_round[number])
+        _check_round(shared_spec, number, by_round[number])
 
 
 def test_each_kind_of_round_is_on_distinct_working_days() -> None:

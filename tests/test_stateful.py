@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,7 +28,18 @@ from hypothesis.stateful import (
     rule,
 )
 
-from conftest import BOOK_SITE, GOOD_CUSTOMER, FakeClock, booking_catalog, held_conflicts
+from conftest import (
+    BOOK_SITE,
+    GOOD_CUSTOMER,
+    POSTGRES_SKIP,
+    POSTGRES_URL,
+    FakeClock,
+    booking_catalog,
+    drop_postgres_schema,
+    held_conflicts,
+    new_spec,
+    open_store,
+)
 from optimo_booking import BookingError, Engine, MemoryStore, SQLiteStore, Store
 
 FIRST_DAY = date(2026, 3, 2)  # a Monday; every day up to 27 March is CET (UTC+1)
@@ -379,6 +391,16 @@ class SQLiteBookingMachine(BookingMachine):
         return SQLiteStore(Path(self.tmp) / "b.sqlite3", synchronous="NORMAL")
 
 
+class PostgresBookingMachine(BookingMachine):
+    def make_store(self) -> Store:
+        self.spec = new_spec("postgres", Path("."))
+        return open_store(self.spec)
+
+    def teardown(self) -> None:
+        super().teardown()
+        drop_postgres_schema(self.spec)
+
+
 _SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 TestMemoryStoreAgainstModel = MemoryBookingMachine.TestCase
@@ -388,4 +410,10 @@ TestMemoryStoreAgainstModel.settings = settings(
 TestSQLiteStoreAgainstModel = SQLiteBookingMachine.TestCase
 TestSQLiteStoreAgainstModel.settings = settings(
     max_examples=30, stateful_step_count=40, **_SETTINGS
+)
+TestPostgresStoreAgainstModel = pytest.mark.postgres(
+    pytest.mark.skipif(POSTGRES_URL is None, reason=POSTGRES_SKIP)(PostgresBookingMachine.TestCase)
+)
+TestPostgresStoreAgainstModel.settings = settings(
+    max_examples=15, stateful_step_count=40, **_SETTINGS
 )
