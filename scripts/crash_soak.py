@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Crash soak for the SQLite store: kill a writing process with SIGKILL, again and again.
+"""Crash soak for a booking store: kill a writing process with SIGKILL, again and again.
 
 Each cycle starts a child process that opens the booking file and books random slots of the
 bundled demo catalog (some with idempotency keys, some then cancelled or confirmed), printing
@@ -13,6 +13,11 @@ SIGKILL at a random moment, reopens the file and checks:
 
     python scripts/crash_soak.py --cycles 500            # a fresh file in a temp directory
     python scripts/crash_soak.py --cycles 50 --db x.sqlite3 --seed 7
+    python scripts/crash_soak.py --cycles 50 --store 'postgresql://localhost/db?schema=soak'
+
+On PostgreSQL the file checks are replaced by SQL: every printed id is a row, and a self-join
+finds no two time-holding rows of one staff member whose held ranges overlap outside a
+shared group session.
 
 `tests/test_crash.py` runs a short soak through `soak()`.
 """
@@ -37,6 +42,7 @@ from pathlib import Path
 
 from optimo_booking import Booking, BookingError, Engine, SQLiteStore
 from optimo_booking.cli import demo_catalog
+from optimo_booking.stores import store_from_url
 
 _ID = re.compile(r"bk_[0-9a-f]{20}")
 # The child's fixed "now": every demo service can be booked for weeks after it.
@@ -46,10 +52,10 @@ NOW = "2026-03-02T08:00:00+01:00"
 # -- the child -----------------------------------------------------------------------------------
 
 
-def child(path: str, seed: int) -> None:
+def child(where: str, seed: int) -> None:
     """Book random slots forever, printing each id once `create_booking` has returned."""
     now = datetime.fromisoformat(NOW)
-    engine = Engine(demo_catalog(), store=SQLiteStore(path), clock=lambda: now)
+    engine = Engine(demo_catalog(), store=store_from_url(where), clock=lambda: now)
     site = next(iter(engine.catalog.sites.values()))
     services = sorted(site.services)
     rng = random.Random(seed)
@@ -96,13 +102,20 @@ class SoakReport:
     problems: list[str] = field(default_factory=list)
 
 
-def crash_cycle(path: Path, rng: random.Random, *, max_wait: float = 0.6) -> list[str]:
-    """Run one child, SIGKILL it at a random moment, and return the ids it printed."""
+def crash_cycle(
+    path: Path, rng: random.Random, *, max_wait: float = 0.6, store_url: str | None = None
+) -> list[str]:
+    """Run one child, SIGKILL it at a random moment, and return the ids it printed.
+
+    The child writes to `store_url` when given, else to the SQLite file `path`; its output
+    goes to files beside `path` either way.
+    """
     out_path = path.with_name(path.name + ".out")
     err_path = path.with_name(path.name + ".err")
+    where = store_url or str(path)
     with open(out_path, "w") as out, open(err_path, "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(path), "--seed", str(rng.randrange(2**31))],
+            [sys.executable, __file__, "--child", where, "--seed", str(rng.randrange(2**31))],
             stdout=out,
             stderr=err,
         )
@@ -153,9 +166,40 @@ def check_file(path: Path, printed: set[str]) -> tuple[int, list[str]]:
     return len(stored), problems
 
 
-def _overlaps(path: Path, stored: set[str]) -> list[str]:
+def check_postgres(url: str, printed: set[str]) -> tuple[int, list[str]]:
+    """Reconnect after a crash; returns (rows, problems found), checked in SQL and through
+    a freshly opened store."""
+    import psycopg  # noqa: PLC0415 - only PostgreSQL soaks need it
+
+    store = store_from_url(url)  # migrates the schema if no child ever got that far
+    schema = f'"{getattr(store, "schema", "optimo_booking")}"'
+    store.close()
+    base = url.split("?", 1)[0]
+    with psycopg.connect(base) as conn:
+        stored = {r[0] for r in conn.execute(f"SELECT id FROM {schema}.bookings")}
+        overlapping = conn.execute(
+            f"SELECT a.id, b.id FROM {schema}.bookings a JOIN {schema}.bookings b "
+            "ON a.site_id = b.site_id AND a.staff_id = b.staff_id AND a.id < b.id "
+            "AND a.held && b.held AND a.share_key <> b.share_key "
+            "WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'"
+        ).fetchall()
+        dangling = conn.execute(
+            f"SELECT k.key FROM {schema}.idempotency_keys k LEFT JOIN {schema}.bookings b "
+            "ON b.id = k.booking_id WHERE b.id IS NULL"
+        ).fetchall()
+    problems = [f"overlap in SQL: {a} and {b}" for a, b in overlapping]
+    if dangling:
+        problems.append(f"idempotency keys without a booking: {dangling[:5]}")
+    lost = printed - stored
+    if lost:
+        problems.append(f"{len(lost)} returned bookings are missing: {sorted(lost)[:5]}")
+    problems += _overlaps(url, stored)
+    return len(stored), problems
+
+
+def _overlaps(path: Path | str, stored: set[str]) -> list[str]:
     """Held-span overlaps per staff member, through a freshly opened store."""
-    store = SQLiteStore(path)
+    store = SQLiteStore(path) if isinstance(path, Path) else store_from_url(path)
     try:
         engine = Engine(demo_catalog(), store=store)
         site = next(iter(engine.catalog.sites.values()))
@@ -206,17 +250,23 @@ def _overlaps(path: Path, stored: set[str]) -> list[str]:
     return problems
 
 
-def soak(path: Path, cycles: int, seed: int, *, max_wait: float = 0.6) -> SoakReport:
-    """Run `cycles` crash cycles on `path`; stop at the first cycle that finds a problem."""
+def soak(
+    path: Path, cycles: int, seed: int, *, max_wait: float = 0.6, store_url: str | None = None
+) -> SoakReport:
+    """Run `cycles` crash cycles on `path` (or on `store_url`, with scratch files beside
+    `path`); stop at the first cycle that finds a problem."""
     rng = random.Random(seed)
     report = SoakReport()
     printed: set[str] = set()
     for _ in range(cycles):
-        ids = crash_cycle(path, rng, max_wait=max_wait)
+        ids = crash_cycle(path, rng, max_wait=max_wait, store_url=store_url)
         printed.update(ids)
         report.cycles += 1
         report.kills_mid_write += bool(ids)
-        report.rows, problems = check_file(path, printed)
+        if store_url is not None:
+            report.rows, problems = check_postgres(store_url, printed)
+        else:
+            report.rows, problems = check_file(path, printed)
         if problems:
             report.problems = [f"cycle {report.cycles} (seed {seed}): {p}" for p in problems]
             break
@@ -228,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=200, help="kill cycles (default 200)")
     parser.add_argument("--db", type=Path, help="the SQLite file (default: a fresh temp file)")
+    parser.add_argument("--store", help="a postgresql:// URL to soak instead of an SQLite file")
     parser.add_argument("--seed", type=int, help="random seed (default: random)")
     parser.add_argument("--max-wait", type=float, default=0.6, help="longest life of a child")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -242,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="optimo-soak-") as tmp:
         path = args.db or Path(tmp) / "soak.sqlite3"
         started = time.monotonic()
-        report = soak(path, args.cycles, seed, max_wait=args.max_wait)
+        report = soak(path, args.cycles, seed, max_wait=args.max_wait, store_url=args.store)
         took = time.monotonic() - started
     print(
         f"seed {seed}: {report.cycles} cycles in {took:.1f} s, {report.printed} bookings "

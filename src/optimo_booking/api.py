@@ -44,7 +44,7 @@ from .lifecycle import parse_status
 from .localtime import as_date
 from .openapi import openapi_bytes
 from .placement import prepare_request
-from .stores import SQLiteStore
+from .stores import store_from_url
 from .wire import booking_json, slots_json_text, utc_text
 
 __all__ = ["BookingAPI", "create_app"]
@@ -524,13 +524,24 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def create_app(catalog_path: str | None = None, db_path: str | None = None) -> BookingAPI:
+def create_app(
+    catalog_path: str | None = None,
+    db_path: str | None = None,
+    *,
+    store_url: str | None = None,
+) -> BookingAPI:
     """An app for WSGI servers such as gunicorn: `gunicorn 'optimo_booking.api:create_app()'`.
 
-    Reads `OPTIMO_CATALOG` (default: the bundled demo) and `OPTIMO_DB` (default
-    `bookings.sqlite3`) when the arguments are not given.
+    The store is `store_url` (a path, `sqlite:///path` or `postgresql://...`), else
+    `db_path` (an SQLite file), else `OPTIMO_STORE`, else `OPTIMO_DB`, else
+    `bookings.sqlite3`. The catalog is `catalog_path`, else `OPTIMO_CATALOG`, else the demo.
     """
     catalog_path = catalog_path or os.environ.get("OPTIMO_CATALOG")
-    db_path = db_path or os.environ.get("OPTIMO_DB", "bookings.sqlite3")
+    url = (
+        store_url
+        or db_path
+        or os.environ.get("OPTIMO_STORE")
+        or os.environ.get("OPTIMO_DB", "bookings.sqlite3")
+    )
     catalog = load_catalog(catalog_path) if catalog_path else demo_catalog()
-    return BookingAPI(Engine(catalog, store=SQLiteStore(db_path)))
+    return BookingAPI(Engine(catalog, store=store_from_url(url)))

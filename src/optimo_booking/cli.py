@@ -1,4 +1,4 @@
-"""The `optimo-booking` command: `slots`, `serve`, `catalog check` and `keys new`."""
+"""The `optimo-booking` command: `slots`, `serve`, `catalog check`, `store copy` and `keys new`."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from .catalog import Site, load_catalog
 from .demo import demo_catalog
-from .engine import Engine
+from .engine import Engine, catalog_hold
 from .errors import BookingError, CatalogError, ValidationError
 from .localtime import TZDATA_VERSION, to_instant
 from .server import THREADS, serve
+from .stores import redacted, store_from_url
+from .stores.copy import Portable, copy_store
 from .stores.sqlite import SQLITE_VERSION
 from .values import Slot
 from .wire import slot_json
@@ -71,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the HTTP API (threaded stdlib server)")
     serve.add_argument("--catalog", type=Path, help="catalog .json or .toml (default: demo)")
-    serve.add_argument(
-        "--db", default="bookings.sqlite3", help="SQLite file (default: %(default)s)"
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--db", help="SQLite file (default: bookings.sqlite3)")
+    where.add_argument(
+        "--store",
+        help="store URL: a path or sqlite:///path for SQLite, postgresql://... for PostgreSQL "
+        "(default: $OPTIMO_STORE, else bookings.sqlite3)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     serve.add_argument(
@@ -93,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="list every problem of a catalog file, or summarize what it holds"
     )
     check.add_argument("file", type=Path, help="catalog .json or .toml")
+    store = commands.add_parser("store", help="booking stores")
+    store_commands = store.add_subparsers(dest="store_command", required=True, parser_class=_Parser)
+    copy = store_commands.add_parser(
+        "copy",
+        help="copy every booking, idempotency key and the cursor key into an empty store",
+    )
+    copy.add_argument("source", help="store URL or SQLite path to copy from")
+    copy.add_argument("target", help="store URL or SQLite path to copy into (must be empty)")
+    copy.add_argument(
+        "--catalog",
+        type=Path,
+        help="the catalog the bookings were made with (needed for a PostgreSQL target: "
+        "its buffers and capacities give each booking's held span)",
+    )
 
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
@@ -115,11 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _new_key(args)
         if args.command == "catalog":
             return _check_catalog(args.file)
+        if args.command == "store":
+            return _copy_store(args)
     except BookingError as exc:
         print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return _stdout_closed()
+    except (ValueError, ImportError) as exc:  # a bad store URL, or a missing extra
+        print(f"optimo-booking: error: {exc}", file=sys.stderr)
+        return 2
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse guards
 
 
@@ -179,9 +204,10 @@ def _slots(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog) if args.catalog else demo_catalog()
+    where = args.store or args.db or os.environ.get("OPTIMO_STORE") or "bookings.sqlite3"
     serve(
         catalog,
-        db=args.db,
+        db=where,
         host=args.host,
         port=args.port,
         demo=args.catalog is None,
@@ -215,6 +241,31 @@ def _check_catalog(path: Path) -> int:
         ]
     )
     print(f"{path}: ok: {holds}; tzdata {TZDATA_VERSION}")
+    return 0
+
+
+def _copy_store(args: argparse.Namespace) -> int:
+    target_is_postgres = args.target.split(":", 1)[0].lower() in ("postgresql", "postgres")
+    if target_is_postgres and args.catalog is None:
+        raise _usage(
+            "--catalog is needed to copy into PostgreSQL: each booking's held span "
+            "(buffers) and group-session seats come from the catalog"
+        )
+    hold = catalog_hold(load_catalog(args.catalog)) if args.catalog else None
+    source = store_from_url(args.source)
+    try:
+        target = store_from_url(args.target)
+        try:
+            tally = copy_store(cast(Portable, source), cast(Portable, target), hold)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(
+        f"copied {tally.bookings} bookings and {tally.idempotency_keys} idempotency keys "
+        f"from {redacted(args.source)} to {redacted(args.target)}; "
+        f"verified, sha256 {tally.checksum}"
+    )
     return 0
 
 

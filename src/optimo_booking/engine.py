@@ -95,6 +95,18 @@ def booking_hold(site: Site, booking: Booking) -> Hold:
     )
 
 
+def catalog_hold(catalog: Catalog) -> Callable[[Booking], Hold]:
+    """`booking_hold` for bookings of any site of `catalog` (unknown sites: their own span)."""
+
+    def hold(booking: Booking) -> Hold:
+        site = catalog.sites.get(booking.site_id)
+        if site is None:
+            return Hold(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
+        return booking_hold(site, booking)
+
+    return hold
+
+
 def new_booking_id() -> str:
     """A fresh, unguessable booking id."""
     return f"bk_{secrets.token_hex(10)}"

@@ -23,7 +23,7 @@ from .catalog import Catalog
 from .demo import DEMO_API_KEY, DEMO_SITE
 from .engine import Engine
 from .localtime import TZDATA_VERSION
-from .stores import SQLiteStore
+from .stores import redacted, store_from_url
 
 log = logging.getLogger("optimo_booking.server")
 
@@ -161,12 +161,13 @@ def make_api_server(
 def serve(
     catalog: Catalog, *, db: str, host: str, port: int, demo: bool, threads: int = THREADS
 ) -> None:
-    """Serve `catalog` on an SQLite file until interrupted."""
+    """Serve `catalog` on the store `db` names (a path or a store URL) until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = BookingAPI(Engine(catalog, store=SQLiteStore(db)))
+    app = BookingAPI(Engine(catalog, store=store_from_url(db)))
     server = make_api_server(app, host, port, threads=threads)
     url = f"http://{host}:{server.server_port}"
-    print(f"optimo-booking API on {url} (bookings in {db}, tzdata {TZDATA_VERSION})", flush=True)
+    where = redacted(db)
+    print(f"optimo-booking API on {url} (bookings in {where}, tzdata {TZDATA_VERSION})", flush=True)
     if demo:
         tomorrow = (app.engine.now() + timedelta(days=1)).date().isoformat()
         print(f"demo site {DEMO_SITE!r}, API key: {DEMO_API_KEY}", flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
 from ..errors import IdempotencyKeyReused, NotFound
@@ -112,6 +112,37 @@ class MemoryStore:
     def cursor_secret(self) -> bytes:
         """This store's HMAC key for list cursors."""
         return self._secret
+
+    def export_bookings(self) -> Iterator[Booking]:
+        """Every booking of every site, by id."""
+        with self._lock:
+            rows = [b for site in self._bookings.values() for b in site.values()]
+        return iter(sorted(rows, key=lambda b: b.id))
+
+    def export_idempotency_keys(self) -> list[tuple[str, str, str, str]]:
+        """Every idempotency key row `(site_id, key, fingerprint, booking_id)`, sorted."""
+        with self._lock:
+            return sorted((s, k, r.fingerprint, r.booking_id) for (s, k), r in self._keys.items())
+
+    def is_empty(self) -> bool:
+        """True when the store holds no booking and no idempotency key."""
+        with self._lock:
+            return not self._keys and not any(self._bookings.values())
+
+    def import_rows(
+        self,
+        bookings: Iterable[Booking],
+        keys: Iterable[tuple[str, str, str, str]],
+        secret: bytes,
+        hold: HoldOf | None = None,
+    ) -> None:
+        """Load bookings, idempotency keys and the cursor key."""
+        with self._lock:
+            for b in bookings:
+                self.add(b)
+            for site_id, key, fingerprint, booking_id in keys:
+                self._keys[(site_id, key)] = _KeyRow(fingerprint, booking_id)
+            self._secret = secret
 
     def close(self) -> None:
         """Nothing to release."""

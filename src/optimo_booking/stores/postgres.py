@@ -196,6 +196,12 @@ class PostgresStore:
         """The one place where psycopg errors become `BookingError`s."""
         try:
             yield
+        except errors.ExclusionViolation as exc:
+            # Placement said free but the database says taken: the constraint has the last word.
+            log.warning("the exclusion constraint refused a write: %s", exc)
+            raise SlotUnavailable(
+                "the slot is not available (booked)", {"reason": "booked"}
+            ) from None
         except (
             errors.LockNotAvailable,
             errors.DeadlockDetected,
@@ -415,49 +421,42 @@ class PostgresStore:
         Locks are taken in one order (idempotency key, then staff by key), so two creates
         never wait on each other in a cycle.
         """
-        try:
-            with self._transaction() as conn:
-                if idempotency is not None:
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(%s, %s)",
-                        (_IDEMPOTENCY_CLASS, _lock_key(site_id, idempotency.key)),
-                    )
-                    found = conn.execute(
-                        self._sql(
-                            "SELECT fingerprint, booking_id FROM {s}.idempotency_keys "
-                            "WHERE site_id = %s AND key = %s"
-                        ),
-                        (site_id, idempotency.key),
-                    ).fetchone()
-                    if found is not None:
-                        if found[0] != idempotency.fingerprint:
-                            raise IdempotencyKeyReused(
-                                "this Idempotency-Key was used with a different request",
-                                {"idempotencyKey": idempotency.key},
-                            )
-                        return self._get(conn, site_id, found[1]), True
-                keys = sorted({_lock_key(site_id, staff) for staff in staff_ids})
+        with self._transaction() as conn:
+            if idempotency is not None:
                 conn.execute(
-                    "SELECT pg_advisory_xact_lock(%s, k) FROM "
-                    "(SELECT k FROM unnest(%s::integer[]) AS k ORDER BY k) AS ordered",
-                    (_STAFF_CLASS, keys),
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    (_IDEMPOTENCY_CLASS, _lock_key(site_id, idempotency.key)),
                 )
-                booking = decide(self._select_window(conn, site_id, *window, staff_ids))
-                self._insert(conn, booking, (hold or default_hold)(booking))
-                if idempotency is not None:
-                    conn.execute(
-                        self._sql(
-                            "INSERT INTO {s}.idempotency_keys "
-                            "(site_id, key, fingerprint, booking_id) VALUES (%s, %s, %s, %s)"
-                        ),
-                        (site_id, idempotency.key, idempotency.fingerprint, booking.id),
-                    )
-        except errors.ExclusionViolation as exc:
-            # Placement said free but the database says taken: the constraint has the last word.
-            log.warning("exclusion constraint refused a placed booking: %s", exc)
-            raise SlotUnavailable(
-                "the slot is not available (booked)", {"reason": "booked"}
-            ) from None
+                found = conn.execute(
+                    self._sql(
+                        "SELECT fingerprint, booking_id FROM {s}.idempotency_keys "
+                        "WHERE site_id = %s AND key = %s"
+                    ),
+                    (site_id, idempotency.key),
+                ).fetchone()
+                if found is not None:
+                    if found[0] != idempotency.fingerprint:
+                        raise IdempotencyKeyReused(
+                            "this Idempotency-Key was used with a different request",
+                            {"idempotencyKey": idempotency.key},
+                        )
+                    return self._get(conn, site_id, found[1]), True
+            keys = sorted({_lock_key(site_id, staff) for staff in staff_ids})
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, k) FROM "
+                "(SELECT k FROM unnest(%s::integer[]) AS k ORDER BY k) AS ordered",
+                (_STAFF_CLASS, keys),
+            )
+            booking = decide(self._select_window(conn, site_id, *window, staff_ids))
+            self._insert(conn, booking, (hold or default_hold)(booking))
+            if idempotency is not None:
+                conn.execute(
+                    self._sql(
+                        "INSERT INTO {s}.idempotency_keys "
+                        "(site_id, key, fingerprint, booking_id) VALUES (%s, %s, %s, %s)"
+                    ),
+                    (site_id, idempotency.key, idempotency.fingerprint, booking.id),
+                )
         return booking, False
 
     def _get(
@@ -481,22 +480,17 @@ class PostgresStore:
 
     def change(self, site_id: str, booking_id: str, change: Change) -> Booking:
         """Under the booking's row lock: read it, apply `change`, store the result."""
-        try:
-            with self._transaction() as conn:
-                current = self._get(conn, site_id, booking_id, lock=True)
-                updated = change(current)
-                if updated is not current:
-                    conn.execute(
-                        self._sql(
-                            "UPDATE {s}.bookings SET status = %s, updated_at = %s "
-                            "WHERE id = %s AND site_id = %s"
-                        ),
-                        (updated.status.value, updated.updated_at.isoformat(), booking_id, site_id),
-                    )
-        except errors.ExclusionViolation:
-            raise SlotUnavailable(
-                "the booking's time is taken by another booking", {"reason": "booked"}
-            ) from None
+        with self._transaction() as conn:
+            current = self._get(conn, site_id, booking_id, lock=True)
+            updated = change(current)
+            if updated is not current:
+                conn.execute(
+                    self._sql(
+                        "UPDATE {s}.bookings SET status = %s, updated_at = %s "
+                        "WHERE id = %s AND site_id = %s"
+                    ),
+                    (updated.status.value, updated.updated_at.isoformat(), booking_id, site_id),
+                )
         return updated
 
     def list_bookings(self, site_id: str, query: ListQuery) -> tuple[list[Booking], int]:
@@ -606,9 +600,9 @@ class PostgresStore:
                     self._sql("UPDATE {s}.store_meta SET value = %s WHERE name = 'cursor_secret'"),
                     (secret,),
                 )
-        except errors.ExclusionViolation as exc:
+        except SlotUnavailable:
             raise ValidationError(
-                f"two copied bookings hold one staff member's time at once: {exc}"
+                "two bookings to copy hold one staff member's time at once; nothing was copied"
             ) from None
         self._secret = secret
 

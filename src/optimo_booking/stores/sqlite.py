@@ -23,7 +23,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -465,6 +465,52 @@ class SQLiteStore:
         )
         with self._connection() as conn, self._translated():
             return [str(r[-1]) for r in conn.execute(sql, [site_id, 0, 1, *staff])]
+
+    # -- copying between stores ------------------------------------------------------------
+
+    def export_bookings(self) -> Iterator[Booking]:
+        """Every booking of every site, by id."""
+        with self._transaction("DEFERRED") as conn:
+            for row in conn.execute(f"SELECT {_COLUMNS} FROM bookings ORDER BY id"):
+                yield self._booking(row)
+
+    def export_idempotency_keys(self) -> list[tuple[str, str, str, str]]:
+        """Every idempotency key row `(site_id, key, fingerprint, booking_id)`, sorted."""
+        with self._connection() as conn, self._translated():
+            rows = conn.execute(
+                "SELECT site_id, key, fingerprint, booking_id FROM idempotency_keys "
+                "ORDER BY site_id, key"
+            ).fetchall()
+        return [(a, b, c, d) for a, b, c, d in rows]
+
+    def is_empty(self) -> bool:
+        """True when the file holds no booking and no idempotency key."""
+        with self._connection() as conn, self._translated():
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM bookings) OR EXISTS (SELECT 1 FROM idempotency_keys)"
+            ).fetchone()
+        return not row[0]
+
+    def import_rows(
+        self,
+        bookings: Iterable[Booking],
+        keys: Iterable[tuple[str, str, str, str]],
+        secret: bytes,
+        hold: HoldOf | None = None,
+    ) -> None:
+        """Load bookings, idempotency keys and the cursor key in one transaction."""
+        with self._transaction("IMMEDIATE") as conn:
+            conn.executemany(
+                f"INSERT INTO bookings ({_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                (self._row(b) for b in bookings),
+            )
+            conn.executemany(
+                "INSERT INTO idempotency_keys (site_id, key, fingerprint, booking_id) "
+                "VALUES (?, ?, ?, ?)",
+                keys,
+            )
+            conn.execute("UPDATE store_meta SET value = ? WHERE name = 'cursor_secret'", (secret,))
+        self._secret = secret
 
     def close(self) -> None:
         """Close the idle connections; ones in use close when their operation ends."""
