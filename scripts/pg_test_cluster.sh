@@ -5,7 +5,8 @@
 #   .venv/bin/python -m pytest
 #   scripts/pg_test_cluster.sh stop /tmp/optimo-pg               # stops it, removes the dir
 #
-# `restart DIR` stops and starts the server (the restart test uses it). `start` needs the
+# `restart DIR` stops and starts the server; `pause DIR` stops it and `resume DIR` starts it
+# again, keeping its data (the restart test uses them). `start` needs the
 # server binaries (`initdb`, `pg_ctl`; Debian: apt-get install postgresql). Run as root, the
 # cluster runs as `nobody`, since initdb refuses root. Nothing outside DIR is touched.
 set -euo pipefail
@@ -13,7 +14,7 @@ set -euo pipefail
 command=${1:-}
 dir=${2:-}
 if [[ -z $command || -z $dir ]]; then
-    echo "usage: $0 start|stop|restart DIR" >&2
+    echo "usage: $0 start|stop|restart|pause|resume DIR" >&2
     exit 2
 fi
 
@@ -66,6 +67,12 @@ start)
 restart)
     as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 -m fast restart >/dev/null
     ;;
+pause)
+    as_owner "$bin/pg_ctl" -D "$data" -w -t 60 -m fast stop >/dev/null
+    ;;
+resume)
+    as_owner "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    ;;
 stop)
     if [[ -d $data ]]; then
         as_owner "$bin/pg_ctl" -D "$data" -w -t 60 -m fast stop >/dev/null 2>&1 || true
@@ -73,7 +80,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop|restart DIR" >&2
+    echo "usage: $0 start|stop|restart|pause|resume DIR" >&2
     exit 2
     ;;
 esac

@@ -185,7 +185,6 @@ class PostgresStore:
                     configure=self._configure,
                     check=ConnectionPool.check_connection,
                     timeout=self.lock_timeout,
-                    reconnect_timeout=0,  # keep trying however long the server is away
                     name=f"optimo_booking.{self.schema}",
                     open=True,
                 )
