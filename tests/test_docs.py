@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+# Examples that need a PostgreSQL server name this stand-in URL; test_docs_stores.py runs them
+# against the test server.
+POSTGRES_EXAMPLE = "postgresql://app@db-host/bookings"
 
 
 def python_blocks(page: Path) -> list[tuple[int, str]]:
@@ -50,6 +53,8 @@ def test_the_python_examples_run(
     parser = doctest.DocTestParser()
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     for line, code in blocks:
+        if POSTGRES_EXAMPLE in code:
+            continue
         where = f"{page.relative_to(ROOT)}:{line}"
         if ">>> " in code:
             test = parser.get_doctest(code, namespace, where, str(page), line - 1)

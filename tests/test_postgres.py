@@ -565,3 +565,20 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_booking(
         "AND a.share_key <> b.share_key WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'",
     )
     assert overlaps == [(0,)]
+
+
+def test_store_copy_goes_back_from_postgres_into_sqlite(spec: StoreSpec, tmp_path: Path) -> None:
+    from optimo_booking.stores.copy import inventory
+
+    pg = store_from_url(url_of(spec))
+    engine = Engine(booking_catalog(), store=pg, clock=FakeClock())
+    engine.create_booking(BOOK_SITE, **REQUEST, idempotency_key="a", notes="n\x00")
+    engine.create_booking(BOOK_SITE, **dict(REQUEST, service_id="class"))
+    assert main(["store", "copy", url_of(spec), str(tmp_path / "back.sqlite3")]) == 0
+    back = SQLiteStore(tmp_path / "back.sqlite3")
+    try:
+        assert inventory(back) == inventory(pg)  # type: ignore[arg-type]
+        assert inventory(back).bookings == 2
+    finally:
+        back.close()
+        pg.close()
