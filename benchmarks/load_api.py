@@ -183,9 +183,16 @@ def gunicorn_command() -> list[str]:
 
 
 @contextmanager
-def gunicorn(workers: int, catalog_path: Path, db_path: Path, log: Path) -> Iterator[int]:
-    """A running gunicorn with `workers` processes; yields its port; always terminated."""
+def gunicorn(
+    workers: int, catalog_path: Path, db_path: Path, log: Path, store_url: str | None = None
+) -> Iterator[int]:
+    """A running gunicorn with `workers` processes; yields its port; always terminated.
+
+    Bookings go to the SQLite file `db_path`, or to `store_url` when given.
+    """
     env = {**os.environ, "OPTIMO_CATALOG": str(catalog_path), "OPTIMO_DB": str(db_path)}
+    if store_url is not None:
+        env["OPTIMO_STORE"] = store_url
     log.write_text("")
     command = [*gunicorn_command(), "--workers", str(workers), "--bind", f"{HOST}:0"]
     command += ["--backlog", "256", "--error-logfile", str(log), "optimo_booking.api:create_app()"]
