@@ -58,7 +58,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """
         CREATE TABLE {s}.bookings (
-            id text PRIMARY KEY,
+            id text COLLATE "C" PRIMARY KEY,
             site_id text NOT NULL,
             service_id text NOT NULL,
             staff_id text NOT NULL,
@@ -218,6 +218,12 @@ class PostgresStore:
         except psycopg.Error as exc:
             log.error("PostgreSQL error: %s", exc)
             raise InternalError("the booking store failed") from exc
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        """A pooled connection in autocommit mode, for one statement that needs no transaction."""
+        with self._translated(), self._connection_pool().connection() as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _transaction(self, *, read_only: bool = False) -> Iterator[Connection[Any]]:
@@ -402,7 +408,7 @@ class PostgresStore:
     ) -> list[HoldsTime]:
         """Bookings holding time whose start lies in the UTC window `[start, end)`: their
         time only, never customer data."""
-        with self._transaction() as conn:
+        with self._connection() as conn:
             return self._select_window(conn, site_id, start, end, staff_ids)
 
     def create(
@@ -474,7 +480,7 @@ class PostgresStore:
 
     def get(self, site_id: str, booking_id: str) -> Booking:
         """The booking, or `NotFound` (also for another site's booking)."""
-        with self._transaction() as conn:
+        with self._connection() as conn:
             return self._get(conn, site_id, booking_id)
 
     def change(self, site_id: str, booking_id: str, change: Change) -> Booking:
