@@ -133,6 +133,18 @@ def test_sqlite3_only_in_the_sqlite_store() -> None:
     assert {u.split(":")[0] for u in users} == {"optimo_booking.stores.sqlite"}, users
 
 
+def test_psycopg_only_in_the_postgres_store() -> None:
+    """The `postgres` extra is optional: nothing else may need it to import."""
+    users = [
+        f"{module_name(p)}:{line}"
+        for p in SOURCES
+        for line, target in imported_modules(p)
+        if target.split(".")[0] in ("psycopg", "psycopg_pool")
+    ]
+    assert users, "the PostgreSQL store imports psycopg"
+    assert {u.split(":")[0] for u in users} == {"optimo_booking.stores.postgres"}, users
+
+
 CORE_FILES = sorted(
     p
     for p in SOURCES

@@ -553,6 +553,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_booking(
     report = soak.soak(
         tmp_path / "scratch", CRASH_CYCLES, seed, max_wait=0.4, store_url=url_of(spec)
     )
+    print(f"\nSIGKILL soak on PostgreSQL, seed {seed}: {report}")
     assert report.problems == [], report.problems
     assert report.cycles == CRASH_CYCLES
     assert report.kills_mid_write >= CRASH_CYCLES // 2, f"seed {seed}: {report}"

@@ -232,6 +232,7 @@ def test_two_servers_on_one_database_give_each_slot_exactly_one_winner(
         assert sql(spec, "SELECT count(*) FROM {s}.bookings") == [(ROUNDS,)]
         assert sorted(r[0] for r in sql(spec, "SELECT id FROM {s}.bookings")) == sorted(winners)
         assert sql(spec, OVERLAPS) == [(0,)]
+        print(f"\n{ROUNDS} rounds x {CLIENTS} clients on 2 servers: {len(winners)} winners")
 
         # List on one server, change a status on the other, see it on the first.
         status, _, page = servers[0].request("GET", f"{path}/bookings?limit=5")
@@ -317,6 +318,7 @@ def test_the_app_survives_a_postgres_restart_and_loses_nothing_acknowledged(
         for t in writers:
             t.join(timeout=120)
         stop(server)
+    print(f"\nanswers around a PostgreSQL restart: {dict(seen)}")
     assert during > 0, seen
     assert retry_after == {"1"}, retry_after
     assert created() >= before + 20, f"no recovery after the restart: {seen}"
