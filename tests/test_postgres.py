@@ -247,6 +247,16 @@ def test_eight_processes_starting_on_an_empty_database_all_come_up(spec: StoreSp
     assert sql(spec, "SELECT version FROM {s}.migrations") == [(1,)]
 
 
+def test_a_schema_newer_than_the_code_is_refused(spec: StoreSpec, opened: list[Any]) -> None:
+    from optimo_booking import BookingError, PostgresStore
+
+    pg_store(spec, opened)
+    sql(spec, "INSERT INTO {s}.migrations (version) VALUES (99)")
+    with pytest.raises(BookingError, match="version 99, newer than"):
+        PostgresStore(spec.location, schema=spec.schema)
+    assert sql(spec, "SELECT version FROM {s}.migrations ORDER BY version") == [(1,), (99,)]
+
+
 def test_tables_live_in_the_schema_asked_for(spec: StoreSpec, opened: list[Any]) -> None:
     pg_store(spec, opened)
     tables = sql(

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -167,7 +168,12 @@ class PostgresStore:
         return text.replace("{s}", self._s)
 
     def _configure(self, conn: Connection[Any]) -> None:
-        conn.execute(f"SET lock_timeout = {int(self.lock_timeout * 1000)}")
+        # 0 would mean "wait forever" to PostgreSQL: at least one millisecond.
+        conn.execute(f"SET lock_timeout = {max(1, round(self.lock_timeout * 1000))}")
+
+    def _connect_seconds(self) -> int:
+        # libpq counts whole seconds, and 0 means no limit.
+        return max(1, math.ceil(self.connect_timeout))
 
     def _connection_pool(self) -> ConnectionPool[Connection[Any]]:
         """This process's pool, made on first use; a forked child makes its own."""
@@ -181,7 +187,7 @@ class PostgresStore:
                     self.url,
                     min_size=1,
                     max_size=self.max_connections,
-                    kwargs={"autocommit": True, "connect_timeout": int(self.connect_timeout)},
+                    kwargs={"autocommit": True, "connect_timeout": self._connect_seconds()},
                     configure=self._configure,
                     check=ConnectionPool.check_connection,
                     timeout=self.lock_timeout,
@@ -241,7 +247,7 @@ class PostgresStore:
         with (
             self._translated(),
             psycopg.connect(
-                self.url, autocommit=True, connect_timeout=int(self.connect_timeout)
+                self.url, autocommit=True, connect_timeout=self._connect_seconds()
             ) as conn,
             conn.transaction(),
         ):
@@ -259,6 +265,11 @@ class PostgresStore:
             )
             row = conn.execute(self._sql("SELECT max(version) FROM {s}.migrations")).fetchone()
             current = (row[0] if row else None) or 0
+            if current > len(_MIGRATIONS):
+                raise InternalError(
+                    f"schema {self.schema} is at version {current}, newer than this "
+                    f"optimo-booking knows ({len(_MIGRATIONS)}): upgrade optimo-booking"
+                )
             for number, statements in enumerate(_MIGRATIONS, start=1):
                 if number <= current:
                     continue
@@ -287,7 +298,8 @@ class PostgresStore:
             row = conn.execute(
                 self._sql("SELECT value FROM {s}.store_meta WHERE name = 'cursor_secret'")
             ).fetchone()
-        assert row is not None
+        if row is None:  # pragma: no cover - inserted just above, in the same transaction
+            raise InternalError("the store's cursor key is missing")
         return bytes(row[0])
 
     # -- rows ------------------------------------------------------------------------------
