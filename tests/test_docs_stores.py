@@ -1,0 +1,48 @@
+"""The Python examples of docs/stores.md run, against the test database (their
+`postgresql://app@db-host/bookings` stands for it), in a directory holding `site.json`."""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import POSTGRES_SKIP, POSTGRES_URL, StoreSpec, drop_postgres_schema
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(POSTGRES_URL is None, reason=POSTGRES_SKIP),
+]
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "stores.md"
+EXAMPLE_URL = "postgresql://app@db-host/bookings"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", DOC.read_text("utf-8"), re.S)
+
+
+def test_the_docs_have_python_examples() -> None:
+    assert len(python_blocks()) >= 2
+
+
+def test_every_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert POSTGRES_URL is not None and "?" not in POSTGRES_URL
+    demo = importlib.resources.files("optimo_booking").joinpath("demo_catalog.json")
+    (tmp_path / "site.json").write_text(demo.read_text("utf-8"), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    try:
+        for block in python_blocks():
+            exec(block.replace(EXAMPLE_URL, POSTGRES_URL), namespace)
+        engine = namespace["engine"]
+        app = namespace["app"]
+        assert engine.store.schema == "optimo_booking"  # type: ignore[attr-defined]
+        assert app.engine.store.schema == "salon"  # type: ignore[attr-defined]
+        engine.store.close()  # type: ignore[attr-defined]
+        app.engine.store.close()  # type: ignore[attr-defined]
+    finally:
+        for schema in ("optimo_booking", "salon"):
+            drop_postgres_schema(StoreSpec("postgres", POSTGRES_URL, schema))
