@@ -52,15 +52,20 @@ def store_from_url(url: str) -> Store:
         query = parse_qsl(parts.query, keep_blank_values=True)
         options = {k: v for k, v in query if k in _STORE_OPTIONS}
         rest = urlencode([(k, v) for k, v in query if k not in _STORE_OPTIONS])
+        store_class = postgres_store_class()
         try:
-            return postgres_store_class()(
-                urlunsplit(parts._replace(query=rest)),
-                schema=options.get("schema", "optimo_booking"),
-                max_connections=int(options.get("max_connections", 10)),
-                lock_timeout=float(options.get("lock_timeout", 5.0)),
-            )
-        except ValueError as exc:
-            raise ValueError(f"bad PostgreSQL store option: {exc}") from None
+            max_connections = int(options.get("max_connections", 10))
+            lock_timeout = float(options.get("lock_timeout", 5.0))
+        except ValueError:
+            raise ValueError(
+                "max_connections must be a whole number and lock_timeout a number of seconds"
+            ) from None
+        return store_class(
+            urlunsplit(parts._replace(query=rest)),
+            schema=options.get("schema", "optimo_booking"),
+            max_connections=max_connections,
+            lock_timeout=lock_timeout,
+        )
     if scheme == "sqlite":
         path = url[len("sqlite:///") :] if url.lower().startswith("sqlite:///") else ""
         if not path:

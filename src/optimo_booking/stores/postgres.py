@@ -147,8 +147,8 @@ class PostgresStore:
             raise ValueError("schema must be a lower-case SQL name: [a-z_][a-z0-9_]{0,62}")
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
-        if lock_timeout <= 0 or connect_timeout <= 0:
-            raise ValueError("lock_timeout and connect_timeout must be positive")
+        if not all(math.isfinite(t) and t > 0 for t in (lock_timeout, connect_timeout)):
+            raise ValueError("lock_timeout and connect_timeout must be positive numbers of seconds")
         self.url = url
         self.schema = schema
         self.max_connections = max_connections
