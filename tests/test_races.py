@@ -158,6 +158,59 @@ def test_auto_assignment_race_fills_each_staff_member_once(shared_spec: StoreSpe
         store.close()
 
 
+def test_one_idempotency_key_raced_by_threads_makes_one_booking(shared_spec: StoreSpec) -> None:
+    """16 engines send one request with one key at once (half of them for another slot, so
+    the key is also raced by a different request): one booking, every same request gets it,
+    every different one `idempotency_key_reused`."""
+    open_store(shared_spec).close()
+    stores: list[Store] = []
+    barrier = threading.Barrier(THREADS)
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def run(n: int) -> None:
+        store = open_store(shared_spec)
+        with lock:
+            stores.append(store)
+        engine = Engine(booking_catalog(), store=store, clock=FakeClock(BOOK_NOW))
+        barrier.wait(timeout=60)
+        try:
+            b = engine.create_booking(
+                BOOK_SITE,
+                service_id="cut",
+                date="2026-03-09",
+                start_time="10:00" if n % 2 else "11:00",
+                customer={"name": "same"},
+                staff_id="ann",
+                idempotency_key="raced-key",
+            )
+            got = (n % 2, b.id)
+        except BookingError as exc:
+            got = (n % 2, exc.code)
+        with lock:
+            answers.append(got)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        by_request = {side: {a for s, a in answers if s == side} for side in (0, 1)}
+        assert len(answers) == THREADS
+        winner_side = next(
+            side for side, got in by_request.items() if got != {"idempotency_key_reused"}
+        )
+        (booking_id,) = by_request[winner_side]
+        assert booking_id.startswith("bk_")
+        assert by_request[1 - winner_side] == {"idempotency_key_reused"}
+        engine = Engine(booking_catalog(), store=stores[0], clock=FakeClock(BOOK_NOW))
+        assert [b.id for b in engine.list_bookings(BOOK_SITE).items] == [booking_id]
+    finally:
+        for store in stores:
+            store.close()
+
+
 @pytest.mark.parametrize("start_method", ["spawn"])
 def test_processes_race_for_one_slot(shared_spec: StoreSpec, start_method: str) -> None:
     open_store(shared_spec).close()
