@@ -301,8 +301,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     if report.skipped and os.environ.get("CI") and item.get_closest_marker("postgres"):
+        why = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
-        report.longrepr = f"a PostgreSQL test was skipped under CI: {POSTGRES_SKIP}"
+        report.longrepr = f"a PostgreSQL test was skipped under CI: {why}"
 
 
 @pytest.fixture

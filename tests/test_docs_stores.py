@@ -11,10 +11,6 @@ import pytest
 
 from conftest import POSTGRES_SKIP, POSTGRES_URL, StoreSpec, drop_postgres_schema
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(POSTGRES_URL is None, reason=POSTGRES_SKIP),
-]
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "stores.md"
 EXAMPLE_URL = "postgresql://app@db-host/bookings"
@@ -28,6 +24,8 @@ def test_the_docs_have_python_examples() -> None:
     assert len(python_blocks()) >= 2
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(POSTGRES_URL is None, reason=POSTGRES_SKIP)
 def test_every_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert POSTGRES_URL is not None and "?" not in POSTGRES_URL
     demo = importlib.resources.files("optimo_booking").joinpath("demo_catalog.json")
