@@ -11,7 +11,6 @@ import pytest
 
 from conftest import POSTGRES_SKIP, POSTGRES_URL, StoreSpec, drop_postgres_schema
 
-
 DOC = Path(__file__).resolve().parent.parent / "docs" / "stores.md"
 EXAMPLE_URL = "postgresql://app@db-host/bookings"
 
