@@ -159,8 +159,9 @@ class PostgresStore:
         self._pool: ConnectionPool[Connection[Any]] | None = None
         self._pid = os.getpid()
         self._closed = False
-        self._migrate()
-        self._secret = self._load_secret()
+        # One short-lived connection; the pool opens on first use, so a process that forks
+        # workers after making the store (gunicorn --preload) holds no pool of its own.
+        self._secret = self._migrate()
 
     # -- connections and the error boundary -----------------------------------------------
 
@@ -242,8 +243,9 @@ class PostgresStore:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
 
-    def _migrate(self) -> None:
-        """Create or upgrade the schema under one advisory lock, so concurrent starts agree."""
+    def _migrate(self) -> bytes:
+        """Create or upgrade the schema under one advisory lock, so concurrent starts agree;
+        returns the cursor key, made by whoever opens the store first."""
         with (
             self._translated(),
             psycopg.connect(
@@ -279,6 +281,7 @@ class PostgresStore:
                     self._sql("INSERT INTO {s}.migrations (version) VALUES (%s)"), (number,)
                 )
                 log.info("PostgreSQL schema %s migrated to version %d", self.schema, number)
+            return self._load_secret(conn)
 
     def schema_version(self) -> int:
         """The newest migration applied to this store's schema."""
@@ -286,18 +289,17 @@ class PostgresStore:
             row = conn.execute(self._sql("SELECT max(version) FROM {s}.migrations")).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _load_secret(self) -> bytes:
-        with self._transaction() as conn:
-            conn.execute(
-                self._sql(
-                    "INSERT INTO {s}.store_meta (name, value) VALUES ('cursor_secret', %s) "
-                    "ON CONFLICT (name) DO NOTHING"
-                ),
-                (secrets.token_bytes(32),),
-            )
-            row = conn.execute(
-                self._sql("SELECT value FROM {s}.store_meta WHERE name = 'cursor_secret'")
-            ).fetchone()
+    def _load_secret(self, conn: Connection[Any]) -> bytes:
+        conn.execute(
+            self._sql(
+                "INSERT INTO {s}.store_meta (name, value) VALUES ('cursor_secret', %s) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            (secrets.token_bytes(32),),
+        )
+        row = conn.execute(
+            self._sql("SELECT value FROM {s}.store_meta WHERE name = 'cursor_secret'")
+        ).fetchone()
         if row is None:  # pragma: no cover - inserted just above, in the same transaction
             raise InternalError("the store's cursor key is missing")
         return bytes(row[0])
