@@ -1,4 +1,4 @@
-"""The Python examples of docs/stores.md run, against the test database (their
+"""The Python examples of docs/stores.md's PostgreSQL section run, against the test database (their
 `postgresql://app@db-host/bookings` stands for it), in a directory holding `site.json`."""
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ EXAMPLE_URL = "postgresql://app@db-host/bookings"
 
 
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text("utf-8"), re.S)
+    """The plain (not doctest) Python examples of the page's PostgreSQL section."""
+    text = DOC.read_text("utf-8")
+    section = text[text.index("\n## PostgreSQL\n") :]
+    section = re.split(r"\n## (?!#)", section[1:])[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    return [b for b in blocks if ">>>" not in b]
 
 
 def test_the_docs_have_python_examples() -> None:
