@@ -3,10 +3,10 @@
 * POST throughput and p99 latency over HTTP: gunicorn with 4 workers on an SQLite file and
   on a PostgreSQL schema, both running, driven in turn in 5 batches of 400 POSTs each by 16
   client threads, each request a distinct free slot;
-* `Engine.slots` for one day on a PostgreSQL store holding 1,000 vs 100,000 bookings over a
-  year (the day itself then holds 100x the bookings, so slot work grows), and 100,000 of
-  which 99,000 belong to another site (the same day as the 1k store: the
-  `(site_id, staff_id, start_ts)` index keeps the lookup flat).
+* `Engine.slots` for one day on PostgreSQL stores of 1,000 and 100,000 bookings, and of
+  100,000 of which 99,000 belong to another site, built like `test_booking_bench.py`'s
+  SQLite files (the day asked holds the same 100 bookings in each): the
+  `(site_id, staff_id, start_ts)` index keeps the lookup flat.
 
     eval "$(scripts/pg_test_cluster.sh start /tmp/optimo-pg)"
     .venv/bin/pytest benchmarks/test_postgres_bench.py -s
