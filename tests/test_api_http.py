@@ -55,6 +55,8 @@ ERROR_STATUS = {
     "method_not_allowed": 405,
     "slot_unavailable": 409,
     "invalid_transition": 409,
+    "too_late": 409,
+    "hold_expired": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "idempotency_key_reused": 422,
@@ -158,8 +160,12 @@ def make_app(
 def check_envelope(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     """Every answer: JSON object envelope, `meta` equal to `X-Request-Id`, code matching status.
 
-    `headers` has lower-case names. Returns the parsed body.
+    `headers` has lower-case names. Returns the parsed body. A 204 (a released hold) has no
+    body, only the request id.
     """
+    if status == 204:
+        assert body == b"" and headers["x-request-id"], headers
+        return {}
     assert headers.get("content-type") == "application/json; charset=utf-8", headers
     assert headers.get("content-length") == str(len(body))
     doc = json.loads(body)
@@ -616,6 +622,10 @@ def test_openapi_document_is_served_without_a_key(client: Client) -> None:
         "/v1/sites/{siteId}/booking/slots",
         "/v1/sites/{siteId}/booking/bookings",
         "/v1/sites/{siteId}/booking/bookings/{id}/status",
+        "/v1/sites/{siteId}/booking/bookings/{id}",
+        "/v1/sites/{siteId}/booking/holds",
+        "/v1/sites/{siteId}/booking/holds/{id}",
+        "/v1/sites/{siteId}/booking/staff/{staffId}/busy/{source}",
     }
 
 
@@ -908,8 +918,12 @@ def test_not_found_for_unknown_booking_and_another_sites_booking(client: Client)
         "/v1/sites/s1/booking",
         "/v1/sites/s1/booking/slots/",
         "/v1/sites/s1/booking/bookings/",
-        "/v1/sites/s1/booking/bookings/x",
+        "/v1/sites/s1/booking/bookings/x/y",
         "/v1/sites/s1/booking/bookings/x/status/",
+        "/v1/sites/s1/booking/holds/",
+        "/v1/sites/s1/booking/holds/x/y",
+        "/v1/sites/s1/booking/staff/ann/busy",
+        "/v1/sites/s1/booking/staff/ann/busy/google/x",
         "/v1/sites//booking/slots",
         "/v2/sites/s1/booking/slots",
         "/V1/sites/s1/booking/slots",
@@ -957,7 +971,7 @@ def test_slot_unavailable_says_why(client: Client, clock: MovableClock) -> None:
     cases = [
         (booking_body(), "booked"),
         (booking_body(startTime="09:15"), "off_grid"),
-        (booking_body(startTime="12:00"), "off_grid"),  # after hours
+        (booking_body(startTime="12:00"), "outside_hours"),  # after hours
         (booking_body(date="2026-03-02", startTime="10:00"), "too_soon"),
         (booking_body(date="2026-04-06"), "too_far"),
         (booking_body(date="2026-02-23"), "past"),

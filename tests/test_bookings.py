@@ -285,20 +285,22 @@ def test_a_group_session_blocks_other_services(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "staff"),
+    ("start", "staff", "reason"),
     [
-        ("10:05", None),  # between grid starts
-        ("10:07", "ann"),
-        ("08:00", None),  # before anyone works
-        ("18:00", None),  # after everyone
-        ("16:45", "ann"),  # would end 17:15, after her day
-        ("12:00", "ann"),  # her lunch break
-        ("12:45", "ann"),  # starts in the break
-        ("2026-03-09T03:00:00+01:00", None),
+        ("10:05", None, "off_grid"),  # between grid starts
+        ("10:07", "ann", "off_grid"),
+        ("08:00", None, "outside_hours"),  # before anyone works
+        ("18:00", None, "outside_hours"),  # after everyone
+        ("16:45", "ann", "off_grid"),  # inside her hours, but would end 17:15, after them
+        ("12:00", "ann", "outside_hours"),  # her lunch break
+        ("12:45", "ann", "outside_hours"),  # starts in the break
+        ("2026-03-09T03:00:00+01:00", None, "outside_hours"),
     ],
 )
-def test_off_grid_and_outside_hours(engine: Engine, start: str, staff: str | None) -> None:
-    refused_cleanly(engine, "slot_unavailable", reason="off_grid", start_time=start, staff_id=staff)
+def test_off_grid_and_outside_hours(
+    engine: Engine, start: str, staff: str | None, reason: str
+) -> None:
+    refused_cleanly(engine, "slot_unavailable", reason=reason, start_time=start, staff_id=staff)
 
 
 def test_time_off(engine: Engine) -> None:
@@ -1022,6 +1024,27 @@ def _existing_bookings(engine: Engine, data: st.DataObject, site_id: str, day: d
             engine.set_status(site_id, b.id, "cancelled")
 
 
+def _inside_working_period(
+    site_id: str, service_id: str, staff_id: str | None, day: date, start: int
+) -> bool:
+    """Whether a working period `[start, end)` of a staff member offering the service on
+    `day` covers `start`."""
+    from optimo_booking.schedule import working_time
+    from optimo_booking.slots import branch_choice, staff_offering
+
+    site = CATALOG.site(site_id)
+    service = site.services[service_id]
+    branches = branch_choice(service, None)
+    for member in staff_offering(site, service, staff_id=staff_id):
+        periods = working_time(member, day, day).periods
+        for branch, spans in periods.items():
+            if branches is not None and branch not in branches:
+                continue
+            if any(lo <= start < hi for lo, hi in spans):
+                return True
+    return False
+
+
 def _agree(data: st.DataObject, day: date) -> None:
     site_id, service_id, staff_id = data.draw(st.sampled_from(COMBOS), label="combo")
     # now: from 2 days after local midnight of `day` back to 70 days before it
@@ -1055,7 +1078,8 @@ def _agree(data: st.DataObject, day: date) -> None:
     zone = _zone_of(site_id, staff_id)
     lo, hi = _day_minutes(day, zone)
     # Starts not listed as available, any minute of the day, are refused: the listed reason
-    # when the start is a listed slot, else off_grid.
+    # when the start is a listed slot, else off_grid inside a working period, else
+    # outside_hours.
     probes = data.draw(st.lists(st.integers(0, (hi - lo) // 60 - 1), max_size=6), label="probes")
     probes += [(start - lo) // 60 for start in sorted(unavailable)][:3]
     for minute in probes:
@@ -1068,7 +1092,9 @@ def _agree(data: st.DataObject, day: date) -> None:
         assert info.value.code == "slot_unavailable", (minute, info.value)
         listed = unavailable.get(start)
         if listed is None:
-            assert info.value.details["reason"] == "off_grid"
+            covered = _inside_working_period(site_id, service_id, staff_id, day, start)
+            expected = "off_grid" if covered else "outside_hours"
+            assert info.value.details["reason"] == expected, (minute, info.value)
         else:
             assert info.value.details["reason"] in listed.values()
         assert engine.list_bookings(site_id).total == total

@@ -44,6 +44,7 @@ SCHEMA_OBJECTS = {
     "range": SCHEMA["$defs"]["rangeObject"],
     "recurring": SCHEMA["$defs"]["recurring"],
     "timeOff": SCHEMA["$defs"]["timeOff"],
+    "limits": SCHEMA["$defs"]["limits"],
 }
 
 

@@ -67,7 +67,7 @@ def test_check_file_notices_an_overlap(tmp_path: Path) -> None:
         conn.execute(
             "INSERT INTO bookings SELECT 'bk_ffffffffffffffffffff', site_id, service_id, "
             "staff_id, branch_id, 'confirmed', start_ts, end_ts, zone, local_date, customer, "
-            "notes, created_at, updated_at FROM bookings WHERE id = ?",
+            "notes, created_at, updated_at, version FROM bookings WHERE id = ?",
             victim,
         )
         conn.execute("UPDATE bookings SET status = 'confirmed' WHERE id = ?", victim)

@@ -105,7 +105,8 @@ def test_every_catalog_key_is_described() -> None:
 
 def test_every_reason_is_described() -> None:
     text = (DOCS / "scheduling.md").read_text("utf-8")
-    reasons = ["past", "too_soon", "too_far", "time_off", "full", "booked", "off_grid"]
+    reasons = ["past", "too_soon", "too_far", "time_off", "busy", "limit_reached", "full"]
+    reasons += ["held", "booked", "off_grid", "outside_hours"]
     assert not [r for r in reasons if f"`{r}`" not in text]
 
 

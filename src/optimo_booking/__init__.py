@@ -10,7 +10,7 @@ from .errors import BookingError
 from .intervals import IntervalSet
 from .slots import generate_slots
 from .stores import MemoryStore, SQLiteStore, Store
-from .values import Booking, Page, Slot, Status
+from .values import Booking, Hold, Page, Slot, Status
 
 if TYPE_CHECKING:
     from .stores.postgres import PostgresStore
@@ -20,6 +20,7 @@ __all__ = [
     "BookingError",
     "Catalog",
     "Engine",
+    "Hold",
     "IntervalSet",
     "MemoryStore",
     "Page",

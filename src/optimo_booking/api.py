@@ -1,4 +1,7 @@
-"""The seed's four endpoints as a plain WSGI application: `BookingAPI(engine)`.
+"""The booking endpoints as a plain WSGI application: `BookingAPI(engine)`.
+
+The seed's four (slots, list, create, status) plus reschedule (`PATCH` a booking), holds
+(`POST`/`DELETE`) and busy time (`PUT` one source's spans of a staff member).
 
 Routing, parsing and error mapping are thin; every rule of substance lives in the engine.
 Checks run in the order docs/http.md gives: route (404), method (405), key (401), key's
@@ -20,14 +23,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .catalog import load_catalog
 from .demo import demo_catalog
-from .engine import LIMIT_RULE, MAX_PAGE, Engine, idempotency_key_problem
+from .engine import LIMIT_RULE, MAX_BUSY_SPANS, MAX_PAGE, Engine, idempotency_key_problem
 from .errors import (
     BookingError,
     Forbidden,
@@ -45,16 +48,23 @@ from .localtime import as_date
 from .openapi import openapi_bytes
 from .placement import prepare_request
 from .stores import store_from_url
-from .wire import booking_json, slots_json_text, utc_text
+from .wire import booking_json, hold_json, instant_text, slots_json_text, utc_text
 
 __all__ = ["BookingAPI", "create_app"]
 
 MAX_BODY_BYTES = 64 * 1024
+# A busy-time body may carry 10,000 spans (about 60 bytes each), so it may be larger.
+MAX_BUSY_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 _LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
 _SLOTS = re.compile(r"/v1/sites/([^/]+)/booking/slots")
 _BOOKINGS = re.compile(r"/v1/sites/([^/]+)/booking/bookings")
 _STATUS = re.compile(r"/v1/sites/([^/]+)/booking/bookings/([^/]+)/status")
+_BOOKING = re.compile(r"/v1/sites/([^/]+)/booking/bookings/([^/]+)")
+_HOLDS = re.compile(r"/v1/sites/([^/]+)/booking/holds")
+_HOLD = re.compile(r"/v1/sites/([^/]+)/booking/holds/([^/]+)")
+_BUSY = re.compile(r"/v1/sites/([^/]+)/booking/staff/([^/]+)/busy/([^/]+)")
+DEFAULT_HOLD_SECONDS = 600
 
 access_log = logging.getLogger("optimo_booking.access")
 error_log = logging.getLogger("optimo_booking.api")
@@ -118,13 +128,24 @@ class BookingAPI:
             raise MethodNotAllowed(f"{method} is not allowed here", {"allow": sorted(allowed)})
         site_id = params[0]
         self._authorize(environ, site_id)
-        body = self._body(environ) if method in ("POST", "PATCH") else {}
+        limit = MAX_BUSY_BODY_BYTES if name == "busy" else self.max_body_bytes
+        body = self._body(environ, limit) if method in ("POST", "PATCH", "PUT") else {}
         if name == "slots":
             return self._slots(environ, site_id)
         if name == "bookings" and method == "GET":
             return self._list(environ, site_id)
         if name == "bookings":
             return self._create(environ, site_id, body)
+        if name == "booking":
+            return self._reschedule(environ, site_id, params[1], body)
+        if name == "holds":
+            return self._hold(environ, site_id, body)
+        if name == "hold":
+            _query(environ, required=(), optional=())
+            self.engine.release_hold(site_id, params[1])
+            return _Answer(204, {}, [])
+        if name == "busy":
+            return self._set_busy(environ, site_id, params[1], params[2], body)
         return self._set_status(environ, site_id, params[1], body)
 
     def _authorize(self, environ: Environ, site_id: str) -> None:
@@ -141,7 +162,7 @@ class BookingAPI:
         if owner != site_id:
             raise Forbidden("this API key belongs to another site")
 
-    def _body(self, environ: Environ) -> dict[str, Any]:
+    def _body(self, environ: Environ, max_bytes: int) -> dict[str, Any]:
         media = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
         if media != "application/json":
             raise UnsupportedMediaType(
@@ -153,10 +174,9 @@ class BookingAPI:
             if not length_text.isascii() or not length_text.isdigit():
                 raise ValidationError("bad Content-Length", {"fields": ["Content-Length"]})
             length = int(length_text)
-            if length > self.max_body_bytes:
+            if length > max_bytes:
                 raise PayloadTooLarge(
-                    f"the body is over {self.max_body_bytes} bytes",
-                    {"maxBytes": self.max_body_bytes},
+                    f"the body is over {max_bytes} bytes", {"maxBytes": max_bytes}
                 )
             raw = _read_body(stream, length)
             if len(raw) < length:
@@ -169,11 +189,10 @@ class BookingAPI:
             # the socket for a body that may never come, so there is no body.
             raw = b""
         else:
-            raw = _read_body(stream, self.max_body_bytes + 1)
-            if len(raw) > self.max_body_bytes:
+            raw = _read_body(stream, max_bytes + 1)
+            if len(raw) > max_bytes:
                 raise PayloadTooLarge(
-                    f"the body is over {self.max_body_bytes} bytes",
-                    {"maxBytes": self.max_body_bytes},
+                    f"the body is over {max_bytes} bytes", {"maxBytes": max_bytes}
                 )
         return parse_json_object(raw)
 
@@ -231,15 +250,10 @@ class BookingAPI:
             _fields(
                 body,
                 required=("serviceId", "date", "startTime", "customer"),
-                optional=("staffId", "branchId", "notes"),
+                optional=("staffId", "branchId", "notes", "holdId"),
             )
         )
-        for name in ("serviceId", "date", "startTime", "staffId", "branchId"):
-            if name in body and name not in problems:
-                if not isinstance(body[name], str):
-                    problems[name] = "must be a string"
-                elif not body[name]:
-                    problems[name] = "must not be empty"
+        _texts(problems, body, ("serviceId", "date", "startTime", "staffId", "branchId", "holdId"))
         key = environ.get("HTTP_IDEMPOTENCY_KEY")
         if problems:
             # Name the engine's problems with the rest of the body too, in the same answer.
@@ -258,6 +272,7 @@ class BookingAPI:
             branch_id=body.get("branchId"),
             notes=body.get("notes"),
             idempotency_key=str(key) if key is not None else None,
+            hold_id=body.get("holdId"),
         )
         if outcome.replayed:
             return _Answer(
@@ -290,6 +305,87 @@ class BookingAPI:
             pass  # an unknown id: not_found comes after the 400, once the body is well formed
         return {}
 
+    def _reschedule(
+        self, environ: Environ, site_id: str, booking_id: str, body: dict[str, Any]
+    ) -> _Answer:
+        _, problems = _query(environ, required=(), optional=())
+        problems.update(_fields(body, required=("date", "startTime"), optional=("staffId",)))
+        _texts(problems, body, ("date", "startTime", "staffId"))
+        _raise_if(problems)
+        booking = self.engine.reschedule(
+            site_id,
+            booking_id,
+            date=body["date"],
+            start_time=body["startTime"],
+            staff_id=body.get("staffId"),
+        )
+        return _Answer(200, {"data": booking_json(booking)}, [])
+
+    def _hold(self, environ: Environ, site_id: str, body: dict[str, Any]) -> _Answer:
+        _, problems = _query(environ, required=(), optional=())
+        problems.update(
+            _fields(
+                body,
+                required=("serviceId", "date", "startTime"),
+                optional=("staffId", "branchId", "ttlSeconds"),
+            )
+        )
+        _texts(problems, body, ("serviceId", "date", "startTime", "staffId", "branchId"))
+        seconds = body.get("ttlSeconds", DEFAULT_HOLD_SECONDS)
+        if isinstance(seconds, float) and seconds.is_integer():
+            seconds = int(seconds)  # JSON Schema's integer includes 600.0
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 60 <= seconds <= 86_400:
+            problems["ttlSeconds"] = "must be a whole number 60..86400"
+        _raise_if(problems)
+        hold = self.engine.hold(
+            site_id,
+            service_id=body["serviceId"],
+            date=body["date"],
+            start_time=body["startTime"],
+            staff_id=body.get("staffId"),
+            branch_id=body.get("branchId"),
+            ttl=timedelta(seconds=seconds),
+        )
+        return _Answer(201, {"data": hold_json(hold)}, [])
+
+    def _set_busy(
+        self,
+        environ: Environ,
+        site_id: str,
+        staff_id: str,
+        source: str,
+        body: dict[str, Any],
+    ) -> _Answer:
+        _, problems = _query(environ, required=(), optional=())
+        problems.update(_fields(body, required=("spans",), optional=()))
+        raw = body.get("spans")
+        pairs: list[tuple[object, object]] = []
+        if "spans" in problems:
+            pass
+        elif not isinstance(raw, list):
+            problems["spans"] = "must be a list"
+        elif len(raw) > MAX_BUSY_SPANS:
+            problems["spans"] = f"at most {MAX_BUSY_SPANS} spans"
+        else:
+            for i, item in enumerate(raw):
+                path = f"spans[{i}]"
+                if not isinstance(item, dict):
+                    problems[path] = "must be an object with start and end"
+                    continue
+                for k in sorted(set(item) - {"start", "end"}):
+                    problems[f"{path}.{k}"] = "unknown field"
+                for k in sorted({"start", "end"} - set(item)):
+                    problems[f"{path}.{k}"] = "is required"
+                pairs.append((item.get("start"), item.get("end")))
+                if (
+                    len(problems) >= 20
+                ):  # enough to fix a generator; a 10,000-line error helps nobody
+                    break
+        _raise_if(problems)
+        stored = self.engine.set_busy(site_id, staff_id, source, pairs)
+        spans = [{"start": instant_text(a), "end": instant_text(b)} for a, b in stored]
+        return _Answer(200, {"data": {"staffId": staff_id, "source": source, "spans": spans}}, [])
+
     def _set_status(
         self, environ: Environ, site_id: str, booking_id: str, body: dict[str, Any]
     ) -> _Answer:
@@ -319,6 +415,13 @@ class BookingAPI:
         method: str,
         path: str,
     ) -> list[bytes]:
+        if answer.status == 204:
+            start_response(
+                _status_line(204),
+                [("X-Request-Id", request_id), ("Cache-Control", "no-store"), *answer.headers],
+            )
+            _log_access(method, path, 204, began, request_id)
+            return []
         body = dict(answer.body)
         body["meta"] = self._meta(request_id)
         if answer.data_text is not None:
@@ -420,6 +523,10 @@ def _route(path: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
         ("slots", _SLOTS, frozenset({"GET"})),
         ("bookings", _BOOKINGS, frozenset({"GET", "POST"})),
         ("status", _STATUS, frozenset({"PATCH"})),
+        ("booking", _BOOKING, frozenset({"PATCH"})),
+        ("holds", _HOLDS, frozenset({"POST"})),
+        ("hold", _HOLD, frozenset({"DELETE"})),
+        ("busy", _BUSY, frozenset({"PUT"})),
     ):
         match = pattern.fullmatch(path)
         if match:
@@ -483,6 +590,16 @@ def _raise_if(problems: Mapping[str, str]) -> None:
     """One `validation_error` naming every problem found, if there are any."""
     if problems:
         raise ValidationError.of(problems)
+
+
+def _texts(problems: dict[str, str], body: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    """Fields that, when present and not already named, must be non-empty strings."""
+    for name in names:
+        if name in body and name not in problems:
+            if not isinstance(body[name], str):
+                problems[name] = "must be a string"
+            elif not body[name]:
+                problems[name] = "must not be empty"
 
 
 def _reject_constant(name: str) -> Any:

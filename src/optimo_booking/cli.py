@@ -16,7 +16,7 @@ from typing import NoReturn, cast
 
 from .catalog import Site, load_catalog
 from .demo import demo_catalog
-from .engine import Engine, catalog_hold
+from .engine import Engine, catalog_held_span
 from .errors import BookingError, CatalogError, ValidationError
 from .localtime import TZDATA_VERSION, to_instant
 from .server import THREADS, serve
@@ -251,7 +251,7 @@ def _copy_store(args: argparse.Namespace) -> int:
             "--catalog is needed to copy into PostgreSQL: each booking's held span "
             "(buffers) and group-session seats come from the catalog"
         )
-    hold = catalog_hold(load_catalog(args.catalog)) if args.catalog else None
+    hold = catalog_held_span(load_catalog(args.catalog)) if args.catalog else None
     source = store_from_url(args.source)
     try:
         target = store_from_url(args.target)

@@ -9,16 +9,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from .catalog import Catalog, Site, Staff
+from .catalog import ID_PATTERN, Catalog, Service, Site, Staff
 from .cursors import decode_cursor, encode_cursor
-from .errors import BookingError, SlotUnavailable, ValidationError
-from .lifecycle import next_status, parse_status
-from .localtime import as_date, day_start, local_date, to_instant
-from .placement import place, prepare_request
+from .errors import (
+    BookingError,
+    HoldExpired,
+    InvalidTransition,
+    SlotUnavailable,
+    StorageBusy,
+    TooLate,
+    ValidationError,
+)
+from .intervals import IntervalSet
+from .lifecycle import allowed_moves, next_status, parse_status
+from .localtime import as_date, check_supported, day_start, local_date, to_instant
+from .placement import BookingRequest, Placement, place, prepare_request
 from .slots import generate_slots, staff_offering
 from .stores import MemoryStore, Store
-from .stores.base import Hold, IdempotencyClaim, ListQuery
-from .values import Booking, HoldsTime, Page, Slot, Status
+from .stores.base import HOLD_MEMORY_SECONDS, HeldSpan, IdempotencyClaim, ListQuery
+from .values import Booking, Hold, Page, Slot, Status, TakenTime
 
 Clock = Callable[[], datetime]
 
@@ -28,6 +37,9 @@ MAX_PAGE = 100
 #: The one wording of the page-size rule, for 0, -1, 1e24 and `ten` alike.
 LIMIT_RULE = f"must be a whole number 1..{MAX_PAGE}"
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}", re.ASCII)
+_ISO_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})", re.ASCII
+)
 
 
 def system_clock() -> datetime:
@@ -49,6 +61,8 @@ _KIND_WORDS: dict[type, str] = {
     date: "a date",
     datetime: "a datetime",
     int: "an integer",
+    bool: "true or false",
+    timedelta: "a timedelta",
 }
 
 
@@ -66,6 +80,7 @@ def check_kinds(fields: Mapping[str, tuple[object, tuple[type, ...]]]) -> None:
 
 
 _TEXT = (str,)
+_FLAG = (bool,)
 _MAYBE_TEXT = (str, type(None))
 _DAY = (date, str)
 _MAYBE_DAY = (date, str, type(None))
@@ -78,7 +93,7 @@ def idempotency_key_problem(key: object) -> str | None:
     return "must be 1 to 255 printable ASCII characters"
 
 
-def booking_hold(site: Site, booking: Booking) -> Hold:
+def booking_held_span(site: Site, booking: Booking) -> HeldSpan:
     """What `booking` keeps from its staff member's other bookings, by the site's catalog.
 
     Its span widened by its service's buffers; the seats of one group session (a service of
@@ -86,30 +101,59 @@ def booking_hold(site: Site, booking: Booking) -> Hold:
     """
     service = site.services.get(booking.service_id)
     if service is None:  # a service since removed from the catalog: its own span
-        return Hold(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
+        return HeldSpan(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
     shared = service.capacity > 1
-    return Hold(
+    return HeldSpan(
         start=booking.start_ts - service.buffer_before,
         end=booking.end_ts + service.buffer_after,
         share_key=f"{service.id}:{booking.start_ts}" if shared else booking.id,
     )
 
 
-def catalog_hold(catalog: Catalog) -> Callable[[Booking], Hold]:
-    """`booking_hold` for bookings of any site of `catalog` (unknown sites: their own span)."""
+def catalog_held_span(catalog: Catalog) -> Callable[[Booking], HeldSpan]:
+    """`booking_held_span` for bookings of any site of `catalog` (unknown sites: their own span)."""
 
-    def hold(booking: Booking) -> Hold:
+    def span(booking: Booking) -> HeldSpan:
         site = catalog.sites.get(booking.site_id)
         if site is None:
-            return Hold(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
-        return booking_hold(site, booking)
+            return HeldSpan(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
+        return booking_held_span(site, booking)
 
-    return hold
+    return span
 
 
 def new_booking_id() -> str:
     """A fresh, unguessable booking id."""
     return f"bk_{secrets.token_hex(10)}"
+
+
+def new_hold_id() -> str:
+    """A fresh, unguessable hold id."""
+    return f"hd_{secrets.token_hex(10)}"
+
+
+MIN_HOLD_TTL = timedelta(minutes=1)
+MAX_HOLD_TTL = timedelta(hours=24)
+MAX_BUSY_SPANS = 10_000
+_RESCHEDULABLE = (Status.PENDING, Status.CONFIRMED)
+
+
+class _StaffMoved(Exception):
+    """The booking's staff member changed between reading it and locking its time: retry."""
+
+
+def check_cutoff(site: Site, booking: Booking, now: datetime, action: str) -> None:
+    """`too_late` when `now` is past the service's change cut-off before `booking`'s start."""
+    service = site.services.get(booking.service_id)
+    if service is None or service.change_cutoff_minutes is None:
+        return
+    deadline = booking.start_ts - service.change_cutoff_minutes * 60
+    if to_instant(now) > deadline:
+        when = datetime.fromtimestamp(deadline, booking.start.tzinfo).isoformat()
+        raise TooLate(
+            f"too late to {action}: changes to this booking closed at {when}",
+            {"deadline": when, "changeCutoffMinutes": service.change_cutoff_minutes},
+        )
 
 
 class Engine:
@@ -187,31 +231,39 @@ class Engine:
         staff = staff_offering(site, service, staff_id=staff_id, branch_id=branch_id)
         if not staff:
             return []
-        lo, hi = self._window(site, staff, first, last)
-        bookings = self.store.bookings_starting_between(site_id, lo, hi, {s.id for s in staff})
+        lo, hi = self._window(site, staff, first, last, service)
+        taken = self.store.taken_between(site_id, lo, hi, {s.id for s in staff})
         return generate_slots(
             site,
             service,
             first,
-            bookings,
+            taken.bookings,
             self.now(),
             staff_id=staff_id,
             branch_id=branch_id,
             last_day=last,
+            holds=taken.holds,
+            busy=taken.busy,
         )
 
     @staticmethod
-    def _window(site: Site, staff: Sequence[Staff], first: date, last: date) -> tuple[int, int]:
+    def _window(
+        site: Site, staff: Sequence[Staff], first: date, last: date, service: Service
+    ) -> tuple[int, int]:
         """UTC seconds where a booking must start to matter for these staff on these dates.
 
         Candidates start within the staff members' local dates; a booking matters when its
         held span can meet a candidate's, so it starts within two of the longest held spans
-        (service plus both buffers) of one.
+        (service plus both buffers) of one. A weekly limit widens the dates to whole ISO
+        weeks, so every booking it counts is read.
         """
         reach = max(
             (s.duration + s.buffer_before + s.buffer_after for s in site.services.values()),
             default=0,
         )
+        if service.limits.per_week is not None or any(m.limits.per_week is not None for m in staff):
+            first = first - timedelta(days=first.weekday())
+            last = last + timedelta(days=6 - last.weekday())
         after_last = last + timedelta(days=1)
         lo = min(day_start(first, member.zone) for member in staff) - 2 * reach
         hi = max(day_start(after_last, member.zone) for member in staff) + 2 * reach
@@ -231,8 +283,12 @@ class Engine:
         branch_id: str | None = None,
         notes: object = None,
         idempotency_key: str | None = None,
+        hold_id: str | None = None,
     ) -> Booking:
-        """Book a slot, or raise: `not_found`, `validation_error`, `slot_unavailable`, ..."""
+        """Book a slot, or raise: `not_found`, `validation_error`, `slot_unavailable`, ...
+
+        With `hold_id`, turn that live hold into the booking atomically (`hold_expired` when
+        it expired, was released or was already used)."""
         return self.create_booking_outcome(
             site_id,
             service_id=service_id,
@@ -243,6 +299,7 @@ class Engine:
             branch_id=branch_id,
             notes=notes,
             idempotency_key=idempotency_key,
+            hold_id=hold_id,
         ).booking
 
     def create_booking_outcome(
@@ -257,11 +314,12 @@ class Engine:
         branch_id: str | None = None,
         notes: object = None,
         idempotency_key: str | None = None,
+        hold_id: str | None = None,
     ) -> CreateOutcome:
         """`create_booking` that also says whether the answer replays an idempotent repeat."""
         # The request's own fields, ids included, are checked by `prepare_request`, which
         # names every bad one in one error.
-        check_kinds({"siteId": (site_id, _TEXT)})
+        check_kinds({"siteId": (site_id, _TEXT), "holdId": (hold_id, _MAYBE_TEXT)})
         site = self.catalog.site(site_id)
         key_problem = idempotency_key_problem(idempotency_key)
         key_problems = {"Idempotency-Key": key_problem} if key_problem else {}
@@ -284,17 +342,30 @@ class Engine:
             raise
         if key_problems:
             raise ValidationError.of(key_problems)
+        if hold_id is not None:
+            request = dataclasses.replace(request, hold_id=hold_id)
         claim = None
         if idempotency_key is not None:
             claim = IdempotencyClaim(key=idempotency_key, fingerprint=request.fingerprint())
+        if hold_id is not None:
+            held = self.store.get_hold(site_id, hold_id)
+            _check_hold_matches(held, request)
+            request = dataclasses.replace(request, staff_id=held.staff_id)
+            staff_id = held.staff_id
         staff = staff_offering(site, request.service, staff_id=staff_id, branch_id=branch_id)
         if not staff:
             raise SlotUnavailable("nobody offers this service there", {"reason": "off_grid"})
-        lo, hi = self._window(site, staff, request.date, request.date)
+        lo, hi = self._window(site, staff, request.date, request.date, request.service)
 
-        def decide(bookings: list[HoldsTime]) -> Booking:
+        def decide(taken: TakenTime) -> Booking:
             now = self.now()
-            placement = place(site, request, bookings, to_instant(now))
+            now_ts = to_instant(now)
+            if taken.converting is not None and not taken.converting.live(now_ts):
+                raise HoldExpired(
+                    f"hold {taken.converting.id!r} expired, was released or was already used",
+                    {"holdId": taken.converting.id, "state": taken.converting.state.value},
+                )
+            placement = _place(site, request, taken, now_ts)
             tz = placement.staff.zone
             start = datetime.fromtimestamp(placement.start, tz)
             service = request.service
@@ -320,7 +391,8 @@ class Engine:
             staff_ids={s.id for s in staff},
             decide=decide,
             idempotency=claim,
-            hold=lambda b: booking_hold(site, b),
+            held_span=lambda b: booking_held_span(site, b),
+            hold_id=hold_id,
         )
         return CreateOutcome(booking, replayed)
 
@@ -330,16 +402,27 @@ class Engine:
         self.catalog.site(site_id)
         return self.store.get(site_id, booking_id)
 
-    def set_status(self, site_id: str, booking_id: str, status: Status | str) -> Booking:
-        """Move a booking through its lifecycle; the same status again is a no-op."""
+    def set_status(
+        self,
+        site_id: str,
+        booking_id: str,
+        status: Status | str,
+        *,
+        override_cutoff: bool = False,
+    ) -> Booking:
+        """Move a booking through its lifecycle; the same status again is a no-op.
+
+        Cancelling a confirmed booking after its service's change cut-off is `too_late`
+        unless `override_cutoff` (for back-office code)."""
         check_kinds(
             {
                 "siteId": (site_id, _TEXT),
                 "bookingId": (booking_id, _TEXT),
                 "status": (status, _TEXT),
+                "overrideCutoff": (override_cutoff, _FLAG),
             }
         )
-        self.catalog.site(site_id)
+        site = self.catalog.site(site_id)
         target = parse_status(status)
 
         def change(current: Booking) -> Booking:
@@ -353,9 +436,231 @@ class Engine:
             )
             if new is current.status:
                 return current
-            return dataclasses.replace(current, status=new, updated_at=now)
+            if (
+                current.status is Status.CONFIRMED
+                and new is Status.CANCELLED
+                and not override_cutoff
+            ):
+                check_cutoff(site, current, now, "cancel")
+            return dataclasses.replace(
+                current, status=new, updated_at=now, version=current.version + 1
+            )
 
         return self.store.change(site_id, booking_id, change)
+
+    # -- booking operations ----------------------------------------------------------------
+
+    def reschedule(
+        self,
+        site_id: str,
+        booking_id: str,
+        *,
+        date: date | str,
+        start_time: datetime | str,
+        staff_id: str | None = None,
+        override_cutoff: bool = False,
+    ) -> Booking:
+        """Move a pending or confirmed booking to a new start in one atomic step.
+
+        Same id, service, customer, notes and status; its staff member unless `staff_id`
+        names another (the branch follows the new working period). The new start passes the
+        create predicate with the booking itself not counted. Checks run: `not_found`, the
+        status (`invalid_transition`), a move to the current start and staff (a no-op), the
+        change cut-off (`too_late` unless `override_cutoff`), then availability.
+        """
+        check_kinds(
+            {
+                "siteId": (site_id, _TEXT),
+                "bookingId": (booking_id, _TEXT),
+                "date": (date, _DAY),
+                "staffId": (staff_id, _MAYBE_TEXT),
+                "overrideCutoff": (override_cutoff, _FLAG),
+            }
+        )
+        site = self.catalog.site(site_id)
+        for _ in range(3):
+            current = self.store.get(site_id, booking_id)
+            target = staff_id if staff_id is not None else current.staff_id
+            request = prepare_request(
+                site,
+                service_id=current.service_id,
+                date=date,
+                start_time=start_time,
+                customer=None,
+                staff_id=target,
+                with_customer=False,
+            )
+            member = site.staff_member(target)
+            lo, hi = self._window(site, [member], request.date, request.date, request.service)
+
+            def move(
+                booking: Booking,
+                taken: TakenTime,
+                target: str = target,
+                request: BookingRequest = request,
+            ) -> Booking:
+                if booking.staff_id != target and staff_id is None:
+                    raise _StaffMoved
+                now = self.now()
+                now_ts = to_instant(now)
+                if booking.status not in _RESCHEDULABLE:
+                    allowed = allowed_moves(
+                        booking.status, now_ts, booking.start_ts, booking.end_ts
+                    )
+                    raise InvalidTransition(
+                        f"a {booking.status.value} booking cannot be rescheduled",
+                        {
+                            "from": booking.status.value,
+                            "to": "rescheduled",
+                            "allowed": [s.value for s in allowed],
+                        },
+                    )
+                if request.start == booking.start_ts and target == booking.staff_id:
+                    return booking
+                if not override_cutoff:
+                    check_cutoff(site, booking, now, "reschedule")
+                placement = _place(site, request, taken, now_ts)
+                tz = placement.staff.zone
+                return dataclasses.replace(
+                    booking,
+                    staff_id=placement.staff.id,
+                    branch_id=placement.branch_id,
+                    start=datetime.fromtimestamp(placement.start, tz),
+                    end=datetime.fromtimestamp(placement.end, tz),
+                    date=local_date(placement.start, tz),
+                    updated_at=now,
+                    version=booking.version + 1,
+                )
+
+            try:
+                return self.store.reschedule(
+                    site_id,
+                    booking_id,
+                    window=(lo, hi),
+                    staff_ids={target},
+                    move=move,
+                    held_span=lambda b: booking_held_span(site, b),
+                )
+            except _StaffMoved:
+                continue
+        raise StorageBusy(
+            "the booking kept moving while it was being rescheduled; retry",
+            {"retryAfterSeconds": 1},
+        )
+
+    def hold(
+        self,
+        site_id: str,
+        *,
+        service_id: str,
+        date: date | str,
+        start_time: datetime | str,
+        staff_id: str | None = None,
+        branch_id: str | None = None,
+        ttl: timedelta = timedelta(minutes=10),
+    ) -> Hold:
+        """Keep a slot for `ttl` (1 minute to 24 hours) while a customer checks out.
+
+        The slot must be available as for a create (no staff named picks staff as a create
+        does). Until it expires by the engine's clock the hold takes time like a booking of
+        its service; `create_booking(hold_id=...)` turns it into one.
+        """
+        check_kinds(
+            {
+                "siteId": (site_id, _TEXT),
+                "serviceId": (service_id, _TEXT),
+                "staffId": (staff_id, _MAYBE_TEXT),
+                "branchId": (branch_id, _MAYBE_TEXT),
+                "ttl": (ttl, (timedelta,)),
+            }
+        )
+        if not MIN_HOLD_TTL <= ttl <= MAX_HOLD_TTL:
+            raise ValidationError("a hold lasts 1 minute to 24 hours", {"fields": ["ttl"]})
+        site = self.catalog.site(site_id)
+        request = prepare_request(
+            site,
+            service_id=service_id,
+            date=date,
+            start_time=start_time,
+            customer=None,
+            staff_id=staff_id,
+            branch_id=branch_id,
+            with_customer=False,
+        )
+        staff = staff_offering(site, request.service, staff_id=staff_id, branch_id=branch_id)
+        if not staff:
+            raise SlotUnavailable("nobody offers this service there", {"reason": "off_grid"})
+        lo, hi = self._window(site, staff, request.date, request.date, request.service)
+
+        def decide(taken: TakenTime) -> Hold:
+            now = self.now()
+            placement = _place(site, request, taken, to_instant(now))
+            tz = placement.staff.zone
+            return Hold(
+                id=new_hold_id(),
+                site_id=site.id,
+                service_id=request.service.id,
+                staff_id=placement.staff.id,
+                branch_id=placement.branch_id,
+                start=datetime.fromtimestamp(placement.start, tz),
+                end=datetime.fromtimestamp(placement.end, tz),
+                date=local_date(placement.start, tz),
+                expires_at=(now + ttl).astimezone(tz),
+            )
+
+        return self.store.add_hold(
+            site_id,
+            window=(lo, hi),
+            staff_ids={s.id for s in staff},
+            decide=decide,
+            purge_before=to_instant(self.now()) - HOLD_MEMORY_SECONDS,
+        )
+
+    def get_hold(self, site_id: str, hold_id: str) -> Hold:
+        """One hold of the site, or `not_found` (one expired over a day ago is forgotten)."""
+        check_kinds({"siteId": (site_id, _TEXT), "holdId": (hold_id, _TEXT)})
+        self.catalog.site(site_id)
+        return self.store.get_hold(site_id, hold_id)
+
+    def release_hold(self, site_id: str, hold_id: str) -> None:
+        """Free a hold's time now; releasing it again (or a used one) changes nothing."""
+        check_kinds({"siteId": (site_id, _TEXT), "holdId": (hold_id, _TEXT)})
+        self.catalog.site(site_id)
+        self.store.release_hold(site_id, hold_id)
+
+    def set_busy(
+        self, site_id: str, staff_id: str, source: str, spans: object
+    ) -> list[tuple[datetime, datetime]]:
+        """Replace the busy spans one named source (another calendar) holds for a staff member.
+
+        `spans` are aware `(start, end)` pairs (datetimes, or ISO 8601 strings with offset),
+        at most 10,000; an empty list clears the source. They are stored merged (overlapping
+        or touching spans of one source become one); the stored spans are returned in the
+        staff member's zone. A busy span blocks every slot whose buffered span overlaps it.
+        """
+        check_kinds(
+            {"siteId": (site_id, _TEXT), "staffId": (staff_id, _TEXT), "source": (source, _TEXT)}
+        )
+        site = self.catalog.site(site_id)
+        member = site.staff_member(staff_id)
+        if not ID_PATTERN.fullmatch(source):
+            raise ValidationError(
+                "a busy source is 1 to 64 letters, digits, '.', '_' or '-'", {"fields": ["source"]}
+            )
+        merged = IntervalSet(_busy_spans(spans))
+        self.store.set_busy(site_id, staff_id, source, list(merged))
+        tz = member.zone
+        return [(datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz)) for a, b in merged]
+
+    def busy(self, site_id: str, staff_id: str) -> list[tuple[datetime, datetime]]:
+        """Every source's busy spans of a staff member, sorted, in the staff member's zone."""
+        check_kinds({"siteId": (site_id, _TEXT), "staffId": (staff_id, _TEXT)})
+        site = self.catalog.site(site_id)
+        tz = site.staff_member(staff_id).zone
+        return [
+            (datetime.fromtimestamp(a, tz), datetime.fromtimestamp(b, tz))
+            for _source, a, b in self.store.busy(site_id, staff_id)
+        ]
 
     def list_bookings(
         self,
@@ -406,3 +711,74 @@ class Engine:
             last = items[-1]
             next_cursor = encode_cursor(secret, filters, (last.start_ts, last.id))
         return Page(items=tuple(items), total=total, limit=limit, next_cursor=next_cursor)
+
+
+def _place(site: Site, request: BookingRequest, taken: TakenTime, now: int) -> Placement:
+    return place(site, request, taken.bookings, now, holds=taken.holds, busy=taken.busy)
+
+
+def _check_hold_matches(hold: Hold, request: BookingRequest) -> None:
+    """A booking made from a hold keeps the hold's service, start, staff and branch."""
+    problems: dict[str, str] = {}
+    if hold.service_id != request.service.id:
+        problems["serviceId"] = f"the hold is for service {hold.service_id!r}"
+    if hold.start_ts != request.start:
+        problems["startTime"] = f"the hold starts at {hold.start.isoformat()}"
+    if request.staff_id is not None and request.staff_id != hold.staff_id:
+        problems["staffId"] = f"the hold is with staff {hold.staff_id!r}"
+    if request.branch_id is not None and request.branch_id != hold.branch_id:
+        problems["branchId"] = f"the hold is at branch {hold.branch_id!r}"
+    if problems:
+        fields = sorted(problems)
+        message = "; ".join(f"{k}: {problems[k]}" for k in fields)
+        raise ValidationError(message, {"fields": fields, "problems": problems, "holdId": hold.id})
+
+
+def _busy_spans(spans: object) -> list[tuple[int, int]]:
+    """Aware `(start, end)` pairs as UTC seconds; every bad one named in one error."""
+    if not isinstance(spans, list | tuple):
+        raise ValidationError("spans must be a list of (start, end) pairs", {"fields": ["spans"]})
+    if len(spans) > MAX_BUSY_SPANS:
+        raise ValidationError(
+            f"at most {MAX_BUSY_SPANS} busy spans per source", {"fields": ["spans"]}
+        )
+    problems: dict[str, str] = {}
+    found: list[tuple[int, int]] = []
+    for i, pair in enumerate(spans):
+        path = f"spans[{i}]"
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            problems[path] = "must be a (start, end) pair"
+            continue
+        start = _busy_instant(pair[0], f"{path}.start", problems)
+        end = _busy_instant(pair[1], f"{path}.end", problems)
+        if start is None or end is None:
+            continue
+        if end <= start:
+            problems[path] = "end must be after start"
+            continue
+        found.append((start, end))
+        if len(problems) >= 20:
+            break
+    if problems:
+        fields = sorted(problems)
+        message = "; ".join(f"{k}: {problems[k]}" for k in fields[:5])
+        raise ValidationError(message, {"fields": fields, "problems": problems})
+    return found
+
+
+def _busy_instant(value: object, path: str, problems: dict[str, str]) -> int | None:
+    moment: object = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value) if _ISO_INSTANT.fullmatch(value) else None
+        except ValueError:
+            moment = None
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        problems[path] = "must be an ISO 8601 date-time with offset"
+        return None
+    try:
+        check_supported(moment.date())
+    except ValueError:
+        problems[path] = "is outside the years the engine serves"
+        return None
+    return to_instant(moment)

@@ -117,6 +117,20 @@ class SlotUnavailable(BookingError):
     http_status = 409
 
 
+class TooLate(BookingError):
+    """A reschedule or cancellation after the service's change cut-off; `details["deadline"]`."""
+
+    code = "too_late"
+    http_status = 409
+
+
+class HoldExpired(BookingError):
+    """A hold that expired, was released or was already turned into a booking."""
+
+    code = "hold_expired"
+    http_status = 409
+
+
 class InvalidTransition(BookingError):
     """A status change the lifecycle table does not allow."""
 

@@ -32,7 +32,7 @@ from .localtime import (
 from .localtime import wall_to_utc as _wall_to_utc
 from .schedule import working_time
 from .slots import StaffAvailability, branch_choice, staff_offering
-from .values import HoldsTime
+from .values import BusyTime, HeldTime, HoldsTime
 
 _Found = TypeVar("_Found")
 
@@ -56,18 +56,22 @@ class BookingRequest:
     branch_id: str | None
     customer: Mapping[str, Any]
     notes: str | None
+    hold_id: str | None = None
 
     def fingerprint(self) -> str:
         """SHA-256 of the normalized request, so `"10:00"` and its ISO form match."""
+        fields: list[Any] = [
+            self.service.id,
+            self.staff_id,
+            self.branch_id,
+            self.start,
+            self.customer,
+            self.notes,
+        ]
+        if self.hold_id is not None:  # requests without a hold keep their old fingerprint
+            fields.append({"holdId": self.hold_id})
         canonical = json.dumps(
-            [
-                self.service.id,
-                self.staff_id,
-                self.branch_id,
-                self.start,
-                self.customer,
-                self.notes,
-            ],
+            fields,
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
@@ -95,9 +99,11 @@ def prepare_request(
     staff_id: str | None = None,
     branch_id: str | None = None,
     notes: object = None,
+    with_customer: bool = True,
 ) -> BookingRequest:
     """Check every field of a booking request: malformed fields are one `validation_error`
-    naming all of them; then unknown ids are `not_found`."""
+    naming all of them; then unknown ids are `not_found`. Holds and reschedules name no
+    customer (`with_customer=False`)."""
     problems: dict[str, str] = {}
     service = _look_up(site.services, service_id, "serviceId", problems)
     staff = _look_up(site.staff, staff_id, "staffId", problems) if staff_id is not None else None
@@ -105,8 +111,8 @@ def prepare_request(
         _look_up(site.branches, branch_id, "branchId", problems) if branch_id is not None else None
     )
     day = _check_date(date, problems)
-    checked_customer = check_customer(customer, problems)
-    checked_notes = _check_notes(notes, problems)
+    checked_customer = check_customer(customer, problems) if with_customer else {}
+    checked_notes = _check_notes(notes, problems) if with_customer else None
     branch_known = branch_id is None or branch is not None
     if (
         service is not None
@@ -161,13 +167,21 @@ def _look_up(
 
 
 def place(
-    site: Site, request: BookingRequest, bookings: Iterable[HoldsTime], now: int
+    site: Site,
+    request: BookingRequest,
+    bookings: Iterable[HoldsTime],
+    now: int,
+    *,
+    holds: Iterable[HeldTime] = (),
+    busy: Iterable[BusyTime] = (),
 ) -> Placement:
-    """Choose staff for `request` given the bookings that hold time, or raise `SlotUnavailable`.
+    """Choose staff for `request` given the time taken, or raise `SlotUnavailable`.
 
     A named staff member must have the start as an available grid slot. Otherwise the
-    staff member for whom it is available with the fewest bookings holding time that local
-    day wins, ties by the service's `staffIds` order (else catalog order).
+    staff member for whom it is available with the fewest bookings and live holds taking
+    time that local day wins, ties by the service's `staffIds` order (else catalog order).
+    A start no candidate's working period covers is `outside_hours`; one inside a period
+    but off its grid is `off_grid`.
     """
     service = request.service
     candidates = staff_offering(
@@ -175,22 +189,31 @@ def place(
     )
     branches = branch_choice(service, request.branch_id)
     held = [b for b in bookings if b.status.holds_time]
+    live = [h for h in holds if now < h.expires_ts]
+    busy = list(busy)
     first_reason: str | None = None
+    grid_miss = "outside_hours"
     best: tuple[int, int, Placement] | None = None
     on_the_date = False
     for order, member in enumerate(candidates):
         if local_date(request.start, member.zone) != request.date:
             continue  # the booking's date is its start's local date in the staff's zone
         on_the_date = True
-        on_grid, branch = _grid_branch(member, service, request.start, request.date, branches)
-        if not on_grid:
+        fit, branch = _grid_branch(member, service, request.start, request.date, branches)
+        if fit != "slot":
+            if fit == "off_grid":
+                grid_miss = fit
             continue
         mine = [b for b in held if b.staff_id == member.id]
-        reason = StaffAvailability.build(site, service, member, mine, now).reason(request.start)
+        mine_held = [h for h in live if h.staff_id == member.id]
+        reason = StaffAvailability.build(
+            site, service, member, mine, now, holds=mine_held, busy=busy
+        ).reason(request.start)
         if reason is not None:
             first_reason = first_reason or reason
             continue
         load = sum(1 for b in mine if b.date == request.date)
+        load += sum(1 for h in mine_held if h.date == request.date)
         placement = Placement(
             staff=member,
             branch_id=branch,
@@ -207,7 +230,7 @@ def place(
             f"startTime: {message}",
             {"fields": ["startTime"], "problems": {"startTime": message}},
         )
-    reason = first_reason or "off_grid"
+    reason = first_reason or grid_miss
     raise SlotUnavailable(
         f"the slot is not available ({reason})",
         {
@@ -219,20 +242,24 @@ def place(
 
 def _grid_branch(
     staff: Staff, service: Service, start: int, day: date, branches: set[str | None] | None
-) -> tuple[bool, str | None]:
-    """Whether `start` is a grid slot of a working period, and that period's branch."""
+) -> tuple[str, str | None]:
+    """`slot` and the period's branch when `start` is a grid slot of a working period; else
+    `off_grid` when a period `[start, end)` covers it, or `outside_hours`."""
     working = working_time(staff, day, day)
+    fit = "outside_hours"
     for branch, periods in working.periods.items():
         if branches is not None and branch not in branches:
             continue
         for period in periods:
+            if not period[0] <= start < period[1]:
+                continue
             if (
-                period[0] <= start
-                and start + service.duration <= period[1]
+                start + service.duration <= period[1]
                 and (start - working.grid_origin(period)) % service.step == 0
             ):
-                return True, branch
-    return False, None
+                return "slot", branch
+            fit = "off_grid"
+    return fit, None
 
 
 def _branch_zone(site: Site, branch_id: str) -> ZoneInfo:

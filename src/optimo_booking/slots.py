@@ -15,18 +15,67 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from itertools import chain, repeat
 
 from .catalog import Service, Site, Staff
 from .errors import ValidationError
 from .intervals import IntervalSet, Span
-from .localtime import as_date, day_start, local_datetimes, to_instant
+from .localtime import as_date, day_start, local_date, local_datetimes, to_instant
 from .schedule import rule_set_id, working_time
-from .values import HoldsTime, Slot, Status, slot_run
+from .values import BusyTime, HeldTime, HoldsTime, Slot, Status, slot_run
 
 _ONE_DAY = timedelta(days=1)
 _BOOKED = tuple(("booked",) * n for n in range(8))  # what a booking marks, by slots covered
+
+
+_NO_TIME = IntervalSet()
+
+
+@dataclass(frozen=True, slots=True)
+class LimitCounts:
+    """Time-holding items of one staff member counted per local day and ISO week, against
+    the staff member's and the service's limits (a service's counts only its own items)."""
+
+    zone: tzinfo
+    # (limit, counts by local date or by (ISO year, ISO week), whether by week)
+    checks: tuple[tuple[int, dict[object, int], bool], ...]
+
+    @classmethod
+    def build(
+        cls, staff: Staff, service: Service, items: Iterable[tuple[str, date]]
+    ) -> LimitCounts | None:
+        """Count `(service id, local date)` items; None when neither has a limit."""
+        wanted: list[tuple[int, bool, bool]] = []  # (limit, by week, this service only)
+        for limits, own in ((staff.limits, False), (service.limits, True)):
+            if limits.per_day is not None:
+                wanted.append((limits.per_day, False, own))
+            if limits.per_week is not None:
+                wanted.append((limits.per_week, True, own))
+        if not wanted:
+            return None
+        checks: list[tuple[int, dict[object, int], bool]] = []
+        listed = list(items)
+        for limit, weekly, own in wanted:
+            counts: dict[object, int] = defaultdict(int)
+            for service_id, day in listed:
+                if not own or service_id == service.id:
+                    counts[_week_of(day) if weekly else day] += 1
+            checks.append((limit, dict(counts), weekly))
+        return cls(zone=staff.zone, checks=tuple(checks))
+
+    def reached(self, start: int) -> bool:
+        """True when a start at `start` would pass a limit (the count already equals it)."""
+        day = local_date(start, self.zone)
+        week = _week_of(day)
+        return any(
+            counts.get(week if weekly else day, 0) >= limit for limit, counts, weekly in self.checks
+        )
+
+
+def _week_of(day: date) -> tuple[int, int]:
+    iso = day.isocalendar()
+    return iso.year, iso.week
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,51 +83,97 @@ class StaffAvailability:
     """Everything needed to tell whether one staff member can take `service` at an instant.
 
     Slot listing and booking placement both ask this one predicate, so a listed slot can
-    always be booked and a refused start is never listed.
+    always be booked and a refused start is never listed. Bookings and live holds take time
+    alike; holds only change the reason (`held` before `booked`).
     """
 
     service: Service
     now: int
     held: IntervalSet  # held spans of bookings that block any overlapping candidate
-    group_starts: tuple[int, ...]  # sorted starts of same-service group sessions
-    group_seats: dict[int, int]  # start -> seats taken, for capacity > 1
+    group_starts: tuple[int, ...]  # sorted starts of same-service group sessions (bookings)
+    group_seats: dict[int, int]  # start -> seats taken by bookings and live holds
     time_off: IntervalSet
+    hold_spans: IntervalSet = _NO_TIME  # held spans of live holds
+    hold_group_starts: tuple[int, ...] = ()  # same-service group starts of live holds
+    busy: IntervalSet = _NO_TIME
+    limits: LimitCounts | None = None
 
     @classmethod
     def build(
-        cls, site: Site, service: Service, staff: Staff, bookings: Iterable[HoldsTime], now: int
+        cls,
+        site: Site,
+        service: Service,
+        staff: Staff,
+        bookings: Iterable[HoldsTime],
+        now: int,
+        *,
+        holds: Iterable[HeldTime] = (),
+        busy: Iterable[BusyTime] = (),
     ) -> StaffAvailability:
-        """Index `bookings` (any order; only those of `staff` that hold time count)."""
-        spans = []
+        """Index `bookings`, `holds` and `busy` (any order; only `staff`'s count, only
+        bookings holding time, only holds live at `now`)."""
         seats: dict[int, int] = defaultdict(int)
         shared = service.capacity > 1
         buffers: dict[str, tuple[int, int]] = {}
         staff_id, cancelled = staff.id, Status.CANCELLED
-        for b in bookings:
-            if b.staff_id != staff_id or b.status is cancelled:
-                continue
-            if shared and b.service_id == service.id:
-                seats[b.start_ts] += 1
-                continue
-            pad = buffers.get(b.service_id)
+        counted: list[tuple[str, date]] = []
+
+        def pad_of(service_id: str) -> tuple[int, int]:
+            pad = buffers.get(service_id)
             if pad is None:
-                other = site.services.get(b.service_id)
+                other = site.services.get(service_id)
                 pad = (other.buffer_before, other.buffer_after) if other else (0, 0)
-                buffers[b.service_id] = pad
-            spans.append((b.start_ts - pad[0], b.end_ts + pad[1]))
+                buffers[service_id] = pad
+            return pad
+
+        def index(items: Iterable[HoldsTime | HeldTime]) -> tuple[list[Span], list[int]]:
+            spans: list[Span] = []
+            starts: list[int] = []
+            for b in items:
+                counted.append((b.service_id, b.date))
+                if shared and b.service_id == service.id:
+                    seats[b.start_ts] += 1
+                    starts.append(b.start_ts)
+                    continue
+                pad = pad_of(b.service_id)
+                spans.append((b.start_ts - pad[0], b.end_ts + pad[1]))
+            return spans, starts
+
+        booked, booked_starts = index(
+            b for b in bookings if b.staff_id == staff_id and b.status is not cancelled
+        )
+        held, held_starts = index(h for h in holds if h.staff_id == staff_id and now < h.expires_ts)
+        busy_spans = [(b.start_ts, b.end_ts) for b in busy if b.staff_id == staff_id]
         return cls(
             service=service,
             now=now,
-            held=IntervalSet(spans),
-            group_starts=tuple(sorted(seats)),
+            held=IntervalSet(booked),
+            group_starts=tuple(sorted(set(booked_starts))),
             group_seats=dict(seats),
             time_off=staff.time_off,
+            hold_spans=IntervalSet(held) if held else _NO_TIME,
+            hold_group_starts=tuple(sorted(set(held_starts))),
+            busy=IntervalSet(busy_spans) if busy_spans else _NO_TIME,
+            limits=LimitCounts.build(staff, service, counted),
+        )
+
+    @property
+    def plain(self) -> bool:
+        """True when only bookings' held spans can refuse a start inside notice and advance,
+        so a sweep over `held` decides every candidate (see `staff_slots`)."""
+        return not (
+            self.time_off
+            or self.group_seats
+            or self.hold_spans
+            or self.busy
+            or self.limits is not None
         )
 
     def reason(self, start: int) -> str | None:
         """Why a grid slot starting at `start` is unavailable, or None when it is available.
 
-        Reasons in order: past, too_soon, too_far, time_off, full, booked.
+        Reasons in order: past, too_soon, too_far, time_off, busy, limit_reached, full,
+        held, booked.
         """
         service = self.service
         duration = service.duration
@@ -93,21 +188,36 @@ class StaffAvailability:
             return "too_far"
         if self.time_off and self.time_off.overlaps(start, start + duration):
             return "time_off"
-        if self.group_seats and self.group_seats.get(start, 0) >= service.capacity:
-            return "full"
         held_start = start - service.buffer_before
         held_end = start + duration + service.buffer_after
+        if self.busy and self.busy.overlaps(held_start, held_end):
+            return "busy"
+        if self.limits is not None and self.limits.reached(start):
+            return "limit_reached"
+        if self.group_seats and self.group_seats.get(start, 0) >= service.capacity:
+            return "full"
+        length = held_end - held_start
+        if self.hold_spans and self.hold_spans.overlaps(held_start, held_end):
+            return "held"
+        if _other_session_near(self.hold_group_starts, start, length):
+            return "held"
         if self.held and self.held.overlaps(held_start, held_end):
             return "booked"
-        if self.group_starts:
-            # Group sessions share this service's held length, so they overlap a candidate
-            # exactly when their starts are closer than that length.
-            length = held_end - held_start
-            starts = self.group_starts
-            i, j = bisect_right(starts, start - length), bisect_left(starts, start + length)
-            if any(g != start for g in starts[i:j]):
-                return "booked"
+        if _other_session_near(self.group_starts, start, length):
+            return "booked"
         return None
+
+
+def _other_session_near(starts: tuple[int, ...], start: int, length: int) -> bool:
+    """Whether a group session of this service starting elsewhere overlaps `start`.
+
+    Sessions share this service's held length, so they overlap a candidate exactly when
+    their starts are closer than that length.
+    """
+    if not starts:
+        return False
+    i, j = bisect_right(starts, start - length), bisect_left(starts, start + length)
+    return any(g != start for g in starts[i:j])
 
 
 def slot_grid(period: Span, origin: int, step: int, duration: int, lo: int, hi: int) -> range:
@@ -399,9 +509,14 @@ def generate_slots(
     staff_id: str | None = None,
     branch_id: str | None = None,
     last_day: date | str | None = None,
+    holds: Iterable[HeldTime] = (),
+    busy: Iterable[BusyTime] = (),
 ) -> list[Slot]:
     """Every grid slot of `service` on local date `day` (to `last_day`), available or not.
 
+    `holds` take time like bookings while `now` is before their expiry; `busy` spans block
+    slots whose buffered span they overlap. Limits count the bookings and holds given, so
+    pass those of the whole ISO week when the staff or service has a weekly limit.
     Pure: the answer depends only on the arguments. Ordered by start, then staff id (then
     branch, for staff whose hours at two branches overlap). Staff who exist but do not
     offer the service (or not at `branch_id`) contribute nothing.
@@ -433,14 +548,27 @@ def generate_slots(
     if not isinstance(bookings, list | tuple):
         bookings = list(bookings)
     seated = mark_bookings(site, service, bookings, marks)
+    # Staff with live holds, busy time or limits are judged slot by slot, like seated staff.
+    holds_of: dict[str, list[HeldTime]] = defaultdict(list)
+    for h in holds:
+        if h.staff_id in marks and now_ts < h.expires_ts:
+            holds_of[h.staff_id].append(h)
+    busy_of: dict[str, list[BusyTime]] = defaultdict(list)
+    for span in busy:
+        if span.staff_id in marks:
+            busy_of[span.staff_id].append(span)
+    limited = bool(service.limits)
     # id(run) -> the staff listed on it; a rank follows staff id, then branch.
     shared: dict[int, SharedRun] = {}
     rank = 0
     for member, runs in zip(members, chosen, strict=True):
         seats: StaffAvailability | None = None
-        if member.id in seated:
+        mine_held, mine_busy = holds_of.get(member.id, ()), busy_of.get(member.id, ())
+        if member.id in seated or mine_held or mine_busy or limited or member.limits:
             held = [b for b in bookings if b.staff_id == member.id]
-            seats = StaffAvailability.build(site, service, member, held, now_ts)
+            seats = StaffAvailability.build(
+                site, service, member, held, now_ts, holds=mine_held, busy=mine_busy
+            )
         for run, (starts, reasons) in zip(runs, marks[member.id], strict=True):
             if seats is not None:
                 reasons[:] = [seats.reason(start) for start in starts]

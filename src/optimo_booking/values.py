@@ -1,7 +1,8 @@
-"""The values the engine hands out: `Slot`, `Booking`, `Page` and the booking `Status`.
+"""The values the engine hands out: `Slot`, `Booking`, `Hold`, `Page` and the booking `Status`.
 
 `BookedTime` is the slice of a booking that availability reads; `HoldsTime` is what both
-share, so slot generation and placement accept either.
+share, so slot generation and placement accept either. `HeldTime` and `BusyTime` are the
+slices of holds and busy spans the slot path reads, and `TakenTime` bundles all three.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Slot:
     """One bookable start for one staff member, in the staff member's zone.
 
     `reason` is None when `available`; else `past`, `too_soon`, `too_far`, `time_off`,
-    `full` or `booked`.
+    `busy`, `limit_reached`, `full`, `held` or `booked`.
     """
 
     start: datetime
@@ -102,7 +103,10 @@ def slot_run(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Booking:
-    """A booking as stored: `start`/`end` are aware, in the staff member's zone."""
+    """A booking as stored: `start`/`end` are aware, in the staff member's zone.
+
+    `version` starts at 0 and grows by one with every change (status, reschedule).
+    """
 
     id: str
     site_id: str
@@ -117,6 +121,7 @@ class Booking:
     notes: str | None = None
     created_at: datetime
     updated_at: datetime
+    version: int = 0  # grows by one with every change: status, reschedule
     # Start and end in UTC seconds, derived from `start` and `end` (plain fields, not
     # properties: availability reads them for every booking of every query).
     start_ts: int = field(init=False, repr=False, compare=False)
@@ -174,3 +179,98 @@ class BookedTime:
     start_ts: int
     end_ts: int
     date: date
+
+
+class HoldState(enum.StrEnum):
+    """Whether a hold can still become a booking (`active`, until it expires) or not."""
+
+    ACTIVE = "active"
+    RELEASED = "released"
+    USED = "used"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hold:
+    """Time kept for a customer who is still checking out, until `expires_at`.
+
+    While `state` is `active` and the engine's clock is before `expires_at`, the hold takes
+    time exactly like a booking of its service; afterwards it takes none.
+    """
+
+    id: str
+    site_id: str
+    service_id: str
+    staff_id: str
+    branch_id: str | None
+    start: datetime
+    end: datetime
+    date: date
+    expires_at: datetime
+    state: HoldState = HoldState.ACTIVE
+    _start_ts: int = field(init=False, repr=False, compare=False)
+    _end_ts: int = field(init=False, repr=False, compare=False)
+    _expires_ts: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        start, end = _span_instants(self.start, self.end)
+        if self.expires_at.tzinfo is None or self.expires_at.utcoffset() is None:
+            raise ValueError("expires_at must be an aware datetime")
+        if type(self.state) is not HoldState:
+            object.__setattr__(self, "state", HoldState(self.state))
+        object.__setattr__(self, "_start_ts", int(start))
+        object.__setattr__(self, "_end_ts", int(end))
+        object.__setattr__(self, "_expires_ts", int(self.expires_at.timestamp()))
+
+    @property
+    def start_ts(self) -> int:
+        """Start in UTC seconds."""
+        return self._start_ts
+
+    @property
+    def end_ts(self) -> int:
+        """End in UTC seconds."""
+        return self._end_ts
+
+    @property
+    def expires_ts(self) -> int:
+        """Expiry in UTC seconds."""
+        return self._expires_ts
+
+    def live(self, now: int) -> bool:
+        """True while the hold takes time: active and `now` before its expiry."""
+        return self.state is HoldState.ACTIVE and now < self._expires_ts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldTime:
+    """An active hold as the slot path reads it; it takes time while `now < expires_ts`."""
+
+    id: str
+    service_id: str
+    staff_id: str
+    start_ts: int
+    end_ts: int
+    date: date
+    expires_ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusyTime:
+    """A span `[start_ts, end_ts)` a staff member is busy in another calendar."""
+
+    staff_id: str
+    start_ts: int
+    end_ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakenTime:
+    """What a store hands the atomic check: bookings holding time, active holds (live or
+    expired: the check compares them with its own `now`) and busy spans, all of the staff
+    and window asked for. `converting` is the hold a create turns into a booking (left out
+    of `holds`, so its own time does not block it)."""
+
+    bookings: list[HoldsTime]
+    holds: list[HeldTime] = field(default_factory=list)
+    busy: list[BusyTime] = field(default_factory=list)
+    converting: Hold | None = None

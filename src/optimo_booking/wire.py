@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .values import Booking, Slot
+from .values import Booking, Hold, Slot
 
 
 def instant_text(moment: datetime) -> str:
@@ -80,4 +80,18 @@ def booking_json(booking: Booking) -> dict[str, Any]:
         "notes": booking.notes,
         "createdAt": utc_text(booking.created_at),
         "updatedAt": utc_text(booking.updated_at),
+    }
+
+
+def hold_json(hold: Hold) -> dict[str, Any]:
+    """A hold as the API shows it; `expiresAt` is a clock instant, in UTC like `createdAt`."""
+    return {
+        "id": hold.id,
+        "serviceId": hold.service_id,
+        "staffId": hold.staff_id,
+        "branchId": hold.branch_id,
+        "date": hold.date.isoformat(),
+        "startTime": instant_text(hold.start),
+        "endTime": instant_text(hold.end),
+        "expiresAt": utc_text(hold.expires_at),
     }

@@ -36,9 +36,11 @@ from .fields import (
 )
 from .values import (
     MAX_DURATION_MINUTES,
+    NO_LIMITS,
     ApiKey,
     Branch,
     Catalog,
+    Limits,
     Recurrence,
     Service,
     Site,
@@ -55,13 +57,15 @@ KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType({
     "service": (
         ("id", "durationMinutes"),
         ("name", "slotStepMinutes", "bufferBeforeMinutes", "bufferAfterMinutes", "capacity",
-         "minNoticeMinutes", "maxAdvanceDays", "requiresConfirmation", "staffIds", "branchIds"),
+         "minNoticeMinutes", "maxAdvanceDays", "requiresConfirmation", "staffIds", "branchIds",
+         "limits", "changeCutoffMinutes"),
     ),
     "staff": (
         ("id",),
         ("name", "branchId", "timezone", "weeklyHours", "breaks", "recurring",
-         "dateOverrides", "timeOff"),
+         "dateOverrides", "timeOff", "limits"),
     ),
+    "limits": ((), ("perDay", "perWeek")),
     "range": (("start", "end"), ("branchId",)),
     "recurring": (("rrule", "dtstart", "hours"), ()),
     "timeOff": (("start", "end"), ("reason",)),
@@ -185,6 +189,7 @@ SERVICE_NUMBERS: Mapping[str, tuple[int, int, int | None]] = MappingProxyType({
     "capacity": (1, 10_000, 1),
     "minNoticeMinutes": (0, 366 * 1440, 0),
     "maxAdvanceDays": (0, 3660, None),  # default: no limit
+    "changeCutoffMinutes": (0, 366 * 1440, None),  # default: changes allowed until the start
 })  # fmt: skip
 
 
@@ -203,6 +208,7 @@ def read_service(
     duration = numbers["durationMinutes"] or 0
     staff_ids = read_references(p, f.get("staffIds"), join(path, "staffIds"), staff, "staff member")
     branch_ids = read_references(p, f.get("branchIds"), join(path, "branchIds"), branches, "branch")
+    limits = read_limits(p, f.get("limits"), join(path, "limits"))
     if service_id is None or duration == 0:
         return None
     return Service(
@@ -220,7 +226,22 @@ def read_service(
         ),
         staff_ids=staff_ids,
         branch_ids=branch_ids,
+        limits=limits,
+        change_cutoff_minutes=numbers["changeCutoffMinutes"],
     )
+
+
+def read_limits(p: Problems, raw: Any, path: str) -> Limits:
+    """`{"perDay": n, "perWeek": n}`, each optional, 1..10000: most time-holding bookings
+    and live holds starting in one local day / ISO week."""
+    if raw is None:
+        return NO_LIMITS
+    f = _fields(p, raw, path, "limits")
+    found: dict[str, int | None] = {}
+    for key in ("perDay", "perWeek"):
+        if f.get(key) is not None:
+            found[key] = read_int(p, f[key], join(path, key), low=1, high=10_000, default=0)
+    return Limits(per_day=found.get("perDay") or None, per_week=found.get("perWeek") or None)
 
 
 def read_staff(
@@ -249,6 +270,7 @@ def read_staff(
     ]  # fmt: skip
     overrides = read_overrides(p, f.get("dateOverrides"), at("dateOverrides"), branches)
     time_off = read_time_off(p, f.get("timeOff"), at("timeOff"))
+    limits = read_limits(p, f.get("limits"), at("limits"))
     branch = branches.get(branch_id) if branch_id else None
     branch_zone = zone(branch.timezone) if branch and branch.timezone else None
     rule_zone = own_zone or branch_zone or site_zone
@@ -268,6 +290,7 @@ def read_staff(
         date_overrides=MappingProxyType(overrides),
         time_off=time_off,
         works_at=frozenset(r.branch_id or branch_id for day in days for r in day),
+        limits=limits,
     )
 
 

@@ -79,6 +79,20 @@ class Branch:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Most time-holding bookings and live holds starting in one local day / ISO week."""
+
+    per_day: int | None = None
+    per_week: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.per_day is not None or self.per_week is not None
+
+
+NO_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Service:
     """Something bookable: its length, grid step, buffers, seats and notice rules."""
 
@@ -94,6 +108,8 @@ class Service:
     requires_confirmation: bool = False
     staff_ids: tuple[str, ...] = ()
     branch_ids: tuple[str, ...] = ()
+    limits: Limits = NO_LIMITS  # counted per staff member
+    change_cutoff_minutes: int | None = None
 
     @property
     def duration(self) -> int:
@@ -131,6 +147,7 @@ class Staff:
     date_overrides: Mapping[date, tuple[TimeRange, ...]]
     time_off: IntervalSet
     works_at: frozenset[str | None]  # branches of its ranges (None: no branch)
+    limits: Limits = NO_LIMITS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,8 +1,9 @@
 """The `Store` protocol: what the engine asks of any booking store. Every call names the site.
 
-A store's one hard duty is atomicity: `create` reads the bookings that matter, lets the
-engine's pure `decide` function place the new one, and writes it, as one step that no other
-writer (thread or process) can interleave with.
+A store's one hard duty is atomicity: `create` reads the time taken that matters (bookings,
+holds, busy spans), lets the engine's pure `decide` function place the new booking, and
+writes it, as one step that no other writer (thread or process) can interleave with.
+`reschedule` and `add_hold` are such steps too.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from ..values import Booking, HoldsTime, Status
+from ..values import Booking, Hold, HoldsTime, Status, TakenTime
 
-# Placement: the bookings holding time in the window (their time only) -> the booking to insert.
-Decide = Callable[[list[HoldsTime]], Booking]
+# Placement: the time taken in the window (time only, no customer data) -> the booking to insert.
+Decide = Callable[[TakenTime], Booking]
 # A status change: the booking as stored -> the booking to store (the same object: no write).
 Change = Callable[[Booking], Booking]
+# A move: the booking as stored and the time taken around its new start, without the
+# booking itself -> the booking to store (the same object: no write).
+Move = Callable[[Booking, TakenTime], Booking]
+# A hold: the time taken in the window -> the hold to insert.
+DecideHold = Callable[[TakenTime], Hold]
+# Seconds an expired or finished hold is remembered (answering `hold_expired`, not
+# `not_found`) before a later hold purges it, so holds never grow a store without bound.
+HOLD_MEMORY_SECONDS = 86_400
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,7 +38,7 @@ class IdempotencyClaim:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Hold:
+class HeldSpan:
     """The time a booking keeps from others of its staff member, for stores that check it too.
 
     `start`/`end` are the held span in UTC seconds (buffers included); bookings with equal
@@ -42,7 +51,7 @@ class Hold:
 
 
 # The hold of a booking, from the catalog (the store does not know buffers or capacity).
-HoldOf = Callable[[Booking], Hold]
+HeldSpanOf = Callable[[Booking], HeldSpan]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +77,13 @@ class Store(Protocol):
         """
         ...
 
+    def taken_between(
+        self, site_id: str, start: int, end: int, staff_ids: Collection[str]
+    ) -> TakenTime:
+        """Bookings holding time and active holds starting in `[start, end)`, and busy spans
+        overlapping it, of `staff_ids`: the slot path's one read."""
+        ...
+
     def create(
         self,
         site_id: str,
@@ -76,14 +92,64 @@ class Store(Protocol):
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
-        hold: HoldOf | None = None,
+        hold_id: str | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> tuple[Booking, bool]:
         """Atomically: replay an idempotent repeat, or place and insert a new booking.
 
         Returns the booking and whether it was a replay. `IdempotencyKeyReused` when the key
         was used by another request; any error from `decide` leaves the store unchanged.
-        `hold` tells a store that checks overlaps itself what the new booking holds.
+        With `hold_id`, the hold (`NotFound` if unknown) is handed to `decide` as
+        `converting`, left out of the holds, and marked used in the same step.
+        `held_span` tells a store that checks overlaps itself what the new booking holds.
         """
+        ...
+
+    def reschedule(
+        self,
+        site_id: str,
+        booking_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        move: Move,
+        held_span: HeldSpanOf | None = None,
+    ) -> Booking:
+        """Atomically read a booking (`NotFound`), the time taken in `window` by `staff_ids`
+        without that booking, apply `move`, and store the result (start, end, date, staff,
+        branch, updated_at, version). Any error from `move` leaves the store unchanged;
+        `held_span` tells a store that checks overlaps itself what the moved booking holds."""
+        ...
+
+    def add_hold(
+        self,
+        site_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        decide: DecideHold,
+        purge_before: int,
+    ) -> Hold:
+        """Atomically place and insert a hold; first forget holds that expired before
+        `purge_before` (UTC seconds)."""
+        ...
+
+    def get_hold(self, site_id: str, hold_id: str) -> Hold:
+        """The hold, or `NotFound` (also for another site's hold)."""
+        ...
+
+    def release_hold(self, site_id: str, hold_id: str) -> Hold:
+        """Mark an active hold released (a finished one stays as it is); `NotFound`."""
+        ...
+
+    def set_busy(
+        self, site_id: str, staff_id: str, source: str, spans: list[tuple[int, int]]
+    ) -> None:
+        """Replace the busy spans `source` holds for a staff member (empty clears it)."""
+        ...
+
+    def busy(self, site_id: str, staff_id: str) -> list[tuple[str, int, int]]:
+        """Every `(source, start, end)` busy span of a staff member, by start, end, source."""
         ...
 
     def get(self, site_id: str, booking_id: str) -> Booking:
@@ -93,8 +159,8 @@ class Store(Protocol):
     def change(self, site_id: str, booking_id: str, change: Change) -> Booking:
         """Atomically read a booking, apply `change`, and store the result.
 
-        A change may alter `status` and `updated_at` only; the rest of a booking is fixed
-        when it is placed.
+        A change may alter `status`, `updated_at` and `version` only; a move goes through
+        `reschedule`.
         """
         ...
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ..errors import InternalError, ValidationError
 from ..values import Booking
-from .base import HoldOf
+from .base import HeldSpanOf
 
 KeyRow = tuple[str, str, str, str]  # site_id, key, fingerprint, booking_id
 
@@ -32,7 +32,7 @@ class Portable(Protocol):
         bookings: Iterable[Booking],
         keys: Iterable[KeyRow],
         secret: bytes,
-        hold: HoldOf | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> None: ...
 
 
@@ -79,10 +79,12 @@ def inventory(store: Portable) -> Inventory:
     return Inventory(bookings, len(keys), digest.hexdigest())
 
 
-def copy_store(source: Portable, target: Portable, hold: HoldOf | None = None) -> Inventory:
+def copy_store(
+    source: Portable, target: Portable, held_span: HeldSpanOf | None = None
+) -> Inventory:
     """Copy everything from `source` into the empty `target`, then verify; returns the tally.
 
-    `hold` gives each booking's held span for a target that checks overlaps itself
+    `held_span` gives each booking's held span for a target that checks overlaps itself
     (PostgreSQL); two copied bookings that overlap make the copy fail and load nothing.
     """
     if not target.is_empty():
@@ -91,7 +93,7 @@ def copy_store(source: Portable, target: Portable, hold: HoldOf | None = None) -
         source.export_bookings(),
         source.export_idempotency_keys(),
         source.cursor_secret(),
-        hold,
+        held_span,
     )
     before, after = inventory(source), inventory(target)
     if before != after:

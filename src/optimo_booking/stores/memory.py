@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
 from ..errors import IdempotencyKeyReused, NotFound
-from ..values import Booking, HoldsTime
-from .base import Change, Decide, HoldOf, IdempotencyClaim, ListQuery
+from ..values import Booking, BusyTime, HeldTime, Hold, HoldState, HoldsTime, TakenTime
+from .base import Change, Decide, DecideHold, HeldSpanOf, IdempotencyClaim, ListQuery, Move
 
 
 class _KeyRow(NamedTuple):
@@ -24,6 +25,8 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._bookings: dict[str, dict[str, Booking]] = {}
         self._keys: dict[tuple[str, str], _KeyRow] = {}
+        self._holds: dict[str, dict[str, Hold]] = {}
+        self._busy: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = {}
         self._secret = secrets.token_bytes(32)
 
     def add(self, booking: Booking) -> None:
@@ -46,6 +49,48 @@ class MemoryStore:
         ]
         return held
 
+    def taken_between(
+        self,
+        site_id: str,
+        start: int,
+        end: int,
+        staff_ids: Collection[str],
+        *,
+        except_booking: str | None = None,
+        except_hold: str | None = None,
+    ) -> TakenTime:
+        """Bookings and active holds starting in `[start, end)`, busy spans overlapping it."""
+        with self._lock:
+            bookings = [
+                b
+                for b in self.bookings_starting_between(site_id, start, end, staff_ids)
+                if b.id != except_booking
+            ]
+            holds = [
+                HeldTime(
+                    id=h.id,
+                    service_id=h.service_id,
+                    staff_id=h.staff_id,
+                    start_ts=h.start_ts,
+                    end_ts=h.end_ts,
+                    date=h.date,
+                    expires_ts=h.expires_ts,
+                )
+                for h in self._holds.get(site_id, {}).values()
+                if h.state is HoldState.ACTIVE
+                and h.staff_id in staff_ids
+                and start <= h.start_ts < end
+                and h.id != except_hold
+            ]
+            busy = [
+                BusyTime(staff_id=staff_id, start_ts=lo, end_ts=hi)
+                for staff_id in staff_ids
+                for spans in self._busy.get((site_id, staff_id), {}).values()
+                for lo, hi in spans
+                if lo < end and hi > start
+            ]
+        return TakenTime(bookings=bookings, holds=holds, busy=busy)
+
     def create(
         self,
         site_id: str,
@@ -54,7 +99,8 @@ class MemoryStore:
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
-        hold: HoldOf | None = None,
+        hold_id: str | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> tuple[Booking, bool]:
         """Atomically replay an idempotent repeat, or place and insert a new booking."""
         with self._lock:
@@ -67,8 +113,14 @@ class MemoryStore:
                             {"idempotencyKey": idempotency.key},
                         )
                     return self._bookings[site_id][row.booking_id], True
-            booking = decide(self.bookings_starting_between(site_id, *window, staff_ids))
+            converting = self.get_hold(site_id, hold_id) if hold_id is not None else None
+            taken = self.taken_between(site_id, *window, staff_ids, except_hold=hold_id)
+            booking = decide(dataclasses.replace(taken, converting=converting))
             self._bookings.setdefault(site_id, {})[booking.id] = booking
+            if converting is not None:
+                self._holds[site_id][converting.id] = dataclasses.replace(
+                    converting, state=HoldState.USED
+                )
             if idempotency is not None:
                 self._keys[(site_id, idempotency.key)] = _KeyRow(
                     idempotency.fingerprint, booking.id
@@ -91,6 +143,78 @@ class MemoryStore:
             if updated is not current:
                 self._bookings[site_id][booking_id] = updated
             return updated
+
+    def reschedule(
+        self,
+        site_id: str,
+        booking_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        move: Move,
+        held_span: HeldSpanOf | None = None,
+    ) -> Booking:
+        """Atomically read a booking and the time around its new start, move it, store it."""
+        with self._lock:
+            current = self.get(site_id, booking_id)
+            taken = self.taken_between(site_id, *window, staff_ids, except_booking=booking_id)
+            updated = move(current, taken)
+            if updated is not current:
+                self._bookings[site_id][booking_id] = updated
+            return updated
+
+    def add_hold(
+        self,
+        site_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        decide: DecideHold,
+        purge_before: int,
+    ) -> Hold:
+        """Atomically place and insert a hold, after forgetting long-expired ones."""
+        with self._lock:
+            hold = decide(self.taken_between(site_id, *window, staff_ids))
+            holds = self._holds.setdefault(site_id, {})
+            for gone in [h.id for h in holds.values() if h.expires_ts < purge_before]:
+                del holds[gone]
+            holds[hold.id] = hold
+            return hold
+
+    def get_hold(self, site_id: str, hold_id: str) -> Hold:
+        """The hold, or `NotFound`."""
+        with self._lock:
+            found = self._holds.get(site_id, {}).get(hold_id)
+        if found is None:
+            raise NotFound(f"unknown hold {hold_id!r}", {"holdId": hold_id})
+        return found
+
+    def release_hold(self, site_id: str, hold_id: str) -> Hold:
+        """Mark an active hold released; a finished one stays as it is."""
+        with self._lock:
+            hold = self.get_hold(site_id, hold_id)
+            if hold.state is HoldState.ACTIVE:
+                hold = dataclasses.replace(hold, state=HoldState.RELEASED)
+                self._holds[site_id][hold_id] = hold
+            return hold
+
+    def set_busy(
+        self, site_id: str, staff_id: str, source: str, spans: list[tuple[int, int]]
+    ) -> None:
+        """Replace one source's busy spans for a staff member."""
+        with self._lock:
+            sources = self._busy.setdefault((site_id, staff_id), {})
+            if spans:
+                sources[source] = sorted(spans)
+            else:
+                sources.pop(source, None)
+
+    def busy(self, site_id: str, staff_id: str) -> list[tuple[str, int, int]]:
+        """Every `(source, start, end)` busy span of a staff member, by start, end, source."""
+        with self._lock:
+            sources = dict(self._busy.get((site_id, staff_id), {}))
+        rows = [(source, lo, hi) for source, spans in sources.items() for lo, hi in spans]
+        return sorted(rows, key=lambda r: (r[1], r[2], r[0]))
 
     def list_bookings(self, site_id: str, query: ListQuery) -> tuple[list[Booking], int]:
         """One page ordered by `(start, id)` after `query.after`, and the total matching."""
@@ -134,7 +258,7 @@ class MemoryStore:
         bookings: Iterable[Booking],
         keys: Iterable[tuple[str, str, str, str]],
         secret: bytes,
-        hold: HoldOf | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> None:
         """Load bookings, idempotency keys and the cursor key."""
         with self._lock:

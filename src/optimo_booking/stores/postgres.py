@@ -18,6 +18,7 @@ This module is the only one that imports psycopg; its errors become `BookingErro
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -43,8 +44,27 @@ from ..errors import (
     ValidationError,
 )
 from ..localtime import zone
-from ..values import BookedTime, Booking, HoldsTime, Status
-from .base import Change, Decide, Hold, HoldOf, IdempotencyClaim, ListQuery
+from ..values import (
+    BookedTime,
+    Booking,
+    BusyTime,
+    HeldTime,
+    Hold,
+    HoldState,
+    HoldsTime,
+    Status,
+    TakenTime,
+)
+from .base import (
+    Change,
+    Decide,
+    DecideHold,
+    HeldSpan,
+    HeldSpanOf,
+    IdempotencyClaim,
+    ListQuery,
+    Move,
+)
 
 log = logging.getLogger("optimo_booking.postgres")
 
@@ -96,20 +116,57 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE TABLE {s}.store_meta (name text PRIMARY KEY, value bytea NOT NULL)",
     ),
+    # 2: booking versions, holds, busy time from other calendars. Holds have no exclusion
+    # constraint: whether one takes time depends on the engine's clock, which a constraint
+    # cannot see; the per-staff advisory lock serializes every step that reads them.
+    (
+        "ALTER TABLE {s}.bookings ADD COLUMN version integer NOT NULL DEFAULT 0",
+        """
+        CREATE TABLE {s}.holds (
+            id text COLLATE "C" PRIMARY KEY,
+            site_id text NOT NULL,
+            service_id text NOT NULL,
+            staff_id text NOT NULL,
+            branch_id text,
+            start_ts bigint NOT NULL,
+            end_ts bigint NOT NULL CHECK (end_ts > start_ts),
+            zone text NOT NULL,
+            local_date date NOT NULL,
+            expires_ts bigint NOT NULL,
+            state text NOT NULL CHECK (state IN ('active', 'released', 'used'))
+        )
+        """,
+        "CREATE INDEX holds_by_staff_time ON {s}.holds (site_id, staff_id, start_ts)",
+        "CREATE INDEX holds_by_expiry ON {s}.holds (site_id, expires_ts)",
+        """
+        CREATE TABLE {s}.busy (
+            site_id text NOT NULL,
+            staff_id text NOT NULL,
+            source text NOT NULL,
+            start_ts bigint NOT NULL,
+            end_ts bigint NOT NULL CHECK (end_ts > start_ts)
+        )
+        """,
+        "CREATE INDEX busy_by_staff ON {s}.busy (site_id, staff_id, start_ts)",
+    ),
 )
 
 _COLUMNS = (
     "id, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone, "
-    "local_date, customer::text, notes::text, created_at, updated_at"
+    "local_date, customer::text, notes::text, created_at, updated_at, version"
+)
+_HOLD_COLUMNS = (
+    "id, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone, local_date, "
+    "expires_ts, state"
 )
 # What the slot path reads: never the customer or notes (see `BookedTime`).
 _TIME_COLUMNS = "id, service_id, staff_id, status, start_ts, end_ts, local_date"
 _INSERT_COLUMNS = (
     "id, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone, "
-    "local_date, customer, notes, created_at, updated_at, held, share_key"
+    "local_date, customer, notes, created_at, updated_at, version, held, share_key"
 )
 _INSERT_VALUES = (
-    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json, %s, %s, "
+    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s::json, %s, %s, %s, "
     "tstzrange(to_timestamp(%s), to_timestamp(%s), '[)'), %s"
 )
 
@@ -120,9 +177,9 @@ def _lock_key(*parts: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def default_hold(booking: Booking) -> Hold:
+def default_held_span(booking: Booking) -> HeldSpan:
     """A booking's own span, shared with nobody: the hold when the caller names none."""
-    return Hold(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
+    return HeldSpan(start=booking.start_ts, end=booking.end_ts, share_key=booking.id)
 
 
 class PostgresStore:
@@ -307,7 +364,7 @@ class PostgresStore:
     # -- rows ------------------------------------------------------------------------------
 
     @staticmethod
-    def _row(booking: Booking, hold: Hold) -> tuple[Any, ...]:
+    def _row(booking: Booking, hold: HeldSpan) -> tuple[Any, ...]:
         try:
             customer = json.dumps(dict(booking.customer), ensure_ascii=False)
             customer.encode("utf-8")
@@ -335,6 +392,7 @@ class PostgresStore:
             notes,
             booking.created_at.isoformat(),
             booking.updated_at.isoformat(),
+            booking.version,
             hold.start,
             hold.end,
             hold.share_key,
@@ -343,7 +401,7 @@ class PostgresStore:
     @staticmethod
     def _booking(row: tuple[Any, ...]) -> Booking:
         (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
-         local_date, customer, notes, created_at, updated_at) = row  # fmt: skip
+         local_date, customer, notes, created_at, updated_at, version) = row  # fmt: skip
         try:
             customer_value = json.loads(customer)
             notes_value = None if notes is None else json.loads(notes)
@@ -366,7 +424,102 @@ class PostgresStore:
             notes=notes_value,
             created_at=datetime.fromisoformat(created_at),
             updated_at=datetime.fromisoformat(updated_at),
+            version=version,
         )
+
+    @staticmethod
+    def _hold(row: tuple[Any, ...]) -> Hold:
+        (hid, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone_key,
+         local_date, expires_ts, state) = row  # fmt: skip
+        tz = zone(zone_key)
+        return Hold(
+            id=hid,
+            site_id=site_id,
+            service_id=service_id,
+            staff_id=staff_id,
+            branch_id=branch_id,
+            start=datetime.fromtimestamp(start_ts, tz),
+            end=datetime.fromtimestamp(end_ts, tz),
+            date=local_date,
+            expires_at=datetime.fromtimestamp(expires_ts, tz),
+            state=HoldState(state),
+        )
+
+    def _lock_staff(self, conn: Connection[Any], site_id: str, staff_ids: Collection[str]) -> None:
+        """The per-staff advisory locks, in key order (so no two steps wait in a cycle)."""
+        keys = sorted({_lock_key(site_id, staff) for staff in staff_ids})
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(%s, k) FROM "
+            "(SELECT k FROM unnest(%s::integer[]) AS k ORDER BY k) AS ordered",
+            (_STAFF_CLASS, keys),
+        )
+
+    def _taken(
+        self,
+        conn: Connection[Any],
+        site_id: str,
+        start: int,
+        end: int,
+        staff_ids: Collection[str],
+        *,
+        except_booking: str | None = None,
+        except_hold: str | None = None,
+    ) -> TakenTime:
+        """Bookings and active holds starting in `[start, end)`, busy spans overlapping it:
+        their time only, never customer data."""
+        staff = sorted(staff_ids)
+        if not staff:
+            return TakenTime(bookings=[])
+        bookings = [
+            b
+            for b in self._select_window(conn, site_id, start, end, staff)
+            if b.id != except_booking
+        ]
+        holds = [
+            HeldTime(
+                id=hid,
+                service_id=service_id,
+                staff_id=staff_id,
+                start_ts=start_ts,
+                end_ts=end_ts,
+                date=local_date,
+                expires_ts=expires_ts,
+            )
+            for hid, service_id, staff_id, start_ts, end_ts, local_date, expires_ts in conn.execute(
+                self._sql(
+                    "SELECT id, service_id, staff_id, start_ts, end_ts, local_date, expires_ts "
+                    "FROM {s}.holds WHERE site_id = %s AND start_ts >= %s AND start_ts < %s "
+                    "AND state = 'active' AND staff_id = ANY(%s)"
+                ),
+                (site_id, start, end, staff),
+            )
+            if hid != except_hold
+        ]
+        busy = [
+            BusyTime(staff_id=staff_id, start_ts=lo, end_ts=hi)
+            for staff_id, lo, hi in conn.execute(
+                self._sql(
+                    "SELECT staff_id, start_ts, end_ts FROM {s}.busy WHERE site_id = %s "
+                    "AND start_ts < %s AND end_ts > %s AND staff_id = ANY(%s)"
+                ),
+                (site_id, end, start, staff),
+            )
+        ]
+        return TakenTime(bookings=bookings, holds=holds, busy=busy)
+
+    def _get_hold(
+        self, conn: Connection[Any], site_id: str, hold_id: str, lock: bool = False
+    ) -> Hold:
+        row = conn.execute(
+            self._sql(
+                f"SELECT {_HOLD_COLUMNS} FROM {{s}}.holds WHERE id = %s AND site_id = %s"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            (hold_id, site_id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"unknown hold {hold_id!r}", {"holdId": hold_id})
+        return self._hold(row)
 
     def _select_window(
         self,
@@ -401,7 +554,7 @@ class PostgresStore:
             )
         ]
 
-    def _insert(self, conn: Connection[Any], booking: Booking, hold: Hold) -> None:
+    def _insert(self, conn: Connection[Any], booking: Booking, hold: HeldSpan) -> None:
         conn.execute(
             self._sql(f"INSERT INTO {{s}}.bookings ({_INSERT_COLUMNS}) VALUES ({_INSERT_VALUES})"),
             self._row(booking, hold),
@@ -409,13 +562,13 @@ class PostgresStore:
 
     # -- the Store protocol ------------------------------------------------------------------
 
-    def add(self, booking: Booking, hold: Hold | None = None) -> None:
+    def add(self, booking: Booking, hold: HeldSpan | None = None) -> None:
         """Insert `booking` as it is, with no placement check (for fixtures and imports).
 
         The database still refuses an overlap with `hold` (default: the booking's own span).
         """
         with self._transaction() as conn:
-            self._insert(conn, booking, hold or default_hold(booking))
+            self._insert(conn, booking, hold or default_held_span(booking))
 
     def bookings_starting_between(
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
@@ -433,7 +586,8 @@ class PostgresStore:
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
-        hold: HoldOf | None = None,
+        hold_id: str | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> tuple[Booking, bool]:
         """Under the candidates' staff locks: replay an idempotent repeat, or place and insert.
 
@@ -460,14 +614,19 @@ class PostgresStore:
                             {"idempotencyKey": idempotency.key},
                         )
                     return self._get(conn, site_id, found[1]), True
-            keys = sorted({_lock_key(site_id, staff) for staff in staff_ids})
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, k) FROM "
-                "(SELECT k FROM unnest(%s::integer[]) AS k ORDER BY k) AS ordered",
-                (_STAFF_CLASS, keys),
-            )
-            booking = decide(self._select_window(conn, site_id, *window, staff_ids))
-            self._insert(conn, booking, (hold or default_hold)(booking))
+            # Lock order: idempotency key, the hold's row, then staff by key.
+            converting = None
+            if hold_id is not None:
+                converting = self._get_hold(conn, site_id, hold_id, lock=True)
+            self._lock_staff(conn, site_id, staff_ids)
+            taken = self._taken(conn, site_id, *window, staff_ids, except_hold=hold_id)
+            booking = decide(dataclasses.replace(taken, converting=converting))
+            self._insert(conn, booking, (held_span or default_held_span)(booking))
+            if converting is not None:
+                conn.execute(
+                    self._sql("UPDATE {s}.holds SET state = 'used' WHERE id = %s AND site_id = %s"),
+                    (converting.id, site_id),
+                )
             if idempotency is not None:
                 conn.execute(
                     self._sql(
@@ -505,12 +664,161 @@ class PostgresStore:
             if updated is not current:
                 conn.execute(
                     self._sql(
-                        "UPDATE {s}.bookings SET status = %s, updated_at = %s "
+                        "UPDATE {s}.bookings SET status = %s, updated_at = %s, version = %s "
                         "WHERE id = %s AND site_id = %s"
                     ),
-                    (updated.status.value, updated.updated_at.isoformat(), booking_id, site_id),
+                    (
+                        updated.status.value,
+                        updated.updated_at.isoformat(),
+                        updated.version,
+                        booking_id,
+                        site_id,
+                    ),
                 )
         return updated
+
+    def taken_between(
+        self, site_id: str, start: int, end: int, staff_ids: Collection[str]
+    ) -> TakenTime:
+        """Bookings and active holds starting in `[start, end)`, busy spans overlapping it."""
+        with self._transaction(read_only=True) as conn:
+            return self._taken(conn, site_id, start, end, staff_ids)
+
+    def reschedule(
+        self,
+        site_id: str,
+        booking_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        move: Move,
+        held_span: HeldSpanOf | None = None,
+    ) -> Booking:
+        """Under the booking's row lock and the target staff's lock: read the time around the
+        new start without the booking, move it; the exclusion constraint checks the new span."""
+        with self._transaction() as conn:
+            current = self._get(conn, site_id, booking_id, lock=True)
+            self._lock_staff(conn, site_id, staff_ids)
+            taken = self._taken(conn, site_id, *window, staff_ids, except_booking=booking_id)
+            updated = move(current, taken)
+            if updated is not current:
+                span = (held_span or default_held_span)(updated)
+                conn.execute(
+                    self._sql(
+                        "UPDATE {s}.bookings SET staff_id = %s, branch_id = %s, start_ts = %s, "
+                        "end_ts = %s, zone = %s, local_date = %s, updated_at = %s, version = %s, "
+                        "held = tstzrange(to_timestamp(%s), to_timestamp(%s), '[)'), "
+                        "share_key = %s WHERE id = %s AND site_id = %s"
+                    ),
+                    (
+                        updated.staff_id,
+                        updated.branch_id,
+                        updated.start_ts,
+                        updated.end_ts,
+                        getattr(updated.start.tzinfo, "key", "UTC"),
+                        updated.date,
+                        updated.updated_at.isoformat(),
+                        updated.version,
+                        span.start,
+                        span.end,
+                        span.share_key,
+                        booking_id,
+                        site_id,
+                    ),
+                )
+        return updated
+
+    def add_hold(
+        self,
+        site_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        decide: DecideHold,
+        purge_before: int,
+    ) -> Hold:
+        """Under the candidates' staff locks: forget long-expired holds, place and insert."""
+        with self._transaction() as conn:
+            self._lock_staff(conn, site_id, staff_ids)
+            hold = decide(self._taken(conn, site_id, *window, staff_ids))
+            conn.execute(
+                self._sql("DELETE FROM {s}.holds WHERE site_id = %s AND expires_ts < %s"),
+                (site_id, purge_before),
+            )
+            conn.execute(
+                self._sql(
+                    f"INSERT INTO {{s}}.holds ({_HOLD_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                ),
+                (
+                    hold.id,
+                    hold.site_id,
+                    hold.service_id,
+                    hold.staff_id,
+                    hold.branch_id,
+                    hold.start_ts,
+                    hold.end_ts,
+                    getattr(hold.start.tzinfo, "key", "UTC"),
+                    hold.date,
+                    hold.expires_ts,
+                    hold.state.value,
+                ),
+            )
+        return hold
+
+    def get_hold(self, site_id: str, hold_id: str) -> Hold:
+        """The hold, or `NotFound` (also for another site's hold)."""
+        with self._connection() as conn:
+            return self._get_hold(conn, site_id, hold_id)
+
+    def release_hold(self, site_id: str, hold_id: str) -> Hold:
+        """Under the hold's row lock: mark it released if it is active."""
+        with self._transaction() as conn:
+            hold = self._get_hold(conn, site_id, hold_id, lock=True)
+            if hold.state is HoldState.ACTIVE:
+                conn.execute(
+                    self._sql(
+                        "UPDATE {s}.holds SET state = 'released' WHERE id = %s AND site_id = %s"
+                    ),
+                    (hold_id, site_id),
+                )
+                hold = dataclasses.replace(hold, state=HoldState.RELEASED)
+        return hold
+
+    def set_busy(
+        self, site_id: str, staff_id: str, source: str, spans: list[tuple[int, int]]
+    ) -> None:
+        """Under the staff member's lock (so two replacements never mix): replace one
+        source's spans."""
+        with self._transaction() as conn:
+            self._lock_staff(conn, site_id, [staff_id])
+            conn.execute(
+                self._sql(
+                    "DELETE FROM {s}.busy WHERE site_id = %s AND staff_id = %s AND source = %s"
+                ),
+                (site_id, staff_id, source),
+            )
+            if spans:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        self._sql(
+                            "INSERT INTO {s}.busy (site_id, staff_id, source, start_ts, end_ts) "
+                            "VALUES (%s, %s, %s, %s, %s)"
+                        ),
+                        [(site_id, staff_id, source, lo, hi) for lo, hi in sorted(spans)],
+                    )
+
+    def busy(self, site_id: str, staff_id: str) -> list[tuple[str, int, int]]:
+        """Every `(source, start, end)` busy span of a staff member, by start, end, source."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                self._sql(
+                    "SELECT source, start_ts, end_ts FROM {s}.busy WHERE site_id = %s "
+                    'AND staff_id = %s ORDER BY start_ts, end_ts, source COLLATE "C"'
+                ),
+                (site_id, staff_id),
+            ).fetchall()
+        return [(source, int(lo), int(hi)) for source, lo, hi in rows]
 
     def list_bookings(self, site_id: str, query: ListQuery) -> tuple[list[Booking], int]:
         """One page ordered by `(start, id)` after `query.after`, and the total matching."""
@@ -594,10 +902,10 @@ class PostgresStore:
         bookings: Iterable[Booking],
         keys: Iterable[tuple[str, str, str, str]],
         secret: bytes,
-        hold: HoldOf | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> None:
         """Load bookings, idempotency keys and the cursor key in one transaction."""
-        hold_of = hold or default_hold
+        hold_of = held_span or default_held_span
         try:
             with self._transaction() as conn:
                 with conn.cursor() as cur:

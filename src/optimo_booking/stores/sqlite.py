@@ -17,6 +17,7 @@ WAL-reset bug (3.7.0 to 3.51.2) needs; docs/stores.md gives the argument.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -37,8 +38,26 @@ from ..errors import (
     ValidationError,
 )
 from ..localtime import zone
-from ..values import BookedTime, Booking, HoldsTime, Status
-from .base import Change, Decide, HoldOf, IdempotencyClaim, ListQuery
+from ..values import (
+    BookedTime,
+    Booking,
+    BusyTime,
+    HeldTime,
+    Hold,
+    HoldState,
+    HoldsTime,
+    Status,
+    TakenTime,
+)
+from .base import (
+    Change,
+    Decide,
+    DecideHold,
+    HeldSpanOf,
+    IdempotencyClaim,
+    ListQuery,
+    Move,
+)
 
 log = logging.getLogger("optimo_booking.sqlite")
 
@@ -82,13 +101,45 @@ _MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
     """,
+    # 2: booking versions, holds, busy time from other calendars.
+    """
+    ALTER TABLE bookings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE holds (
+        id TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        branch_id TEXT,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL,
+        zone TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        expires_ts INTEGER NOT NULL,
+        state TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX holds_by_staff_time ON holds (site_id, staff_id, start_ts);
+    CREATE INDEX holds_by_expiry ON holds (site_id, expires_ts);
+    CREATE TABLE busy (
+        site_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX busy_by_staff ON busy (site_id, staff_id, start_ts);
+    """,
 )
 
 POOL_SIZE = 8  # idle connections kept per store and process
 
 _COLUMNS = (
     "id, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone, "
-    "local_date, customer, notes, created_at, updated_at"
+    "local_date, customer, notes, created_at, updated_at, version"
+)
+_COLUMN_COUNT = len(_COLUMNS.split(","))
+_HOLD_COLUMNS = (
+    "id, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone, local_date, "
+    "expires_ts, state"
 )
 # What the slot path reads: never the customer or notes (see `BookedTime`).
 _TIME_COLUMNS = "id, service_id, staff_id, status, start_ts, end_ts, local_date"
@@ -287,12 +338,13 @@ class SQLiteStore:
             booking.notes,
             booking.created_at.isoformat(),
             booking.updated_at.isoformat(),
+            booking.version,
         )
 
     @staticmethod
     def _booking(row: tuple[Any, ...]) -> Booking:
         (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
-         local_date, customer, notes, created_at, updated_at) = row  # fmt: skip
+         local_date, customer, notes, created_at, updated_at, version) = row  # fmt: skip
         try:
             customer_value = json.loads(customer)
         except (ValueError, RecursionError):
@@ -315,6 +367,41 @@ class SQLiteStore:
             notes=notes,
             created_at=datetime.fromisoformat(created_at),
             updated_at=datetime.fromisoformat(updated_at),
+            version=version,
+        )
+
+    @staticmethod
+    def _hold_row(hold: Hold) -> tuple[Any, ...]:
+        return (
+            hold.id,
+            hold.site_id,
+            hold.service_id,
+            hold.staff_id,
+            hold.branch_id,
+            hold.start_ts,
+            hold.end_ts,
+            getattr(hold.start.tzinfo, "key", "UTC"),
+            hold.date.isoformat(),
+            hold.expires_ts,
+            hold.state.value,
+        )
+
+    @staticmethod
+    def _hold(row: tuple[Any, ...]) -> Hold:
+        (hid, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone_key,
+         local_date, expires_ts, state) = row  # fmt: skip
+        tz = zone(zone_key)
+        return Hold(
+            id=hid,
+            site_id=site_id,
+            service_id=service_id,
+            staff_id=staff_id,
+            branch_id=branch_id,
+            start=datetime.fromtimestamp(start_ts, tz),
+            end=datetime.fromtimestamp(end_ts, tz),
+            date=date.fromisoformat(local_date),
+            expires_at=datetime.fromtimestamp(expires_ts, tz),
+            state=HoldState(state),
         )
 
     def _select_window(
@@ -351,6 +438,54 @@ class SQLiteStore:
             )
         ]
 
+    def _taken(
+        self,
+        conn: sqlite3.Connection,
+        site_id: str,
+        start: int,
+        end: int,
+        staff_ids: Collection[str],
+        *,
+        except_booking: str | None = None,
+        except_hold: str | None = None,
+    ) -> TakenTime:
+        staff = sorted(staff_ids)
+        if not staff:
+            return TakenTime(bookings=[])
+        bookings = [
+            b
+            for b in self._select_window(conn, site_id, start, end, staff)
+            if b.id != except_booking
+        ]
+        marks = ", ".join("?" * len(staff))
+        holds = [
+            HeldTime(
+                id=hid,
+                service_id=service_id,
+                staff_id=staff_id,
+                start_ts=start_ts,
+                end_ts=end_ts,
+                date=date.fromisoformat(local_date),
+                expires_ts=expires_ts,
+            )
+            for hid, service_id, staff_id, start_ts, end_ts, local_date, expires_ts in conn.execute(
+                "SELECT id, service_id, staff_id, start_ts, end_ts, local_date, expires_ts "
+                "FROM holds WHERE site_id = ? AND start_ts >= ? AND start_ts < ? "
+                f"AND state = 'active' AND staff_id IN ({marks})",
+                [site_id, start, end, *staff],
+            )
+            if hid != except_hold
+        ]
+        busy = [
+            BusyTime(staff_id=staff_id, start_ts=lo, end_ts=hi)
+            for staff_id, lo, hi in conn.execute(
+                "SELECT staff_id, start_ts, end_ts FROM busy WHERE site_id = ? "
+                f"AND start_ts < ? AND end_ts > ? AND staff_id IN ({marks})",
+                [site_id, end, start, *staff],
+            )
+        ]
+        return TakenTime(bookings=bookings, holds=holds, busy=busy)
+
     # -- the Store protocol ------------------------------------------------------------------
 
     def add(self, booking: Booking) -> None:
@@ -366,6 +501,13 @@ class SQLiteStore:
         with self._connection() as conn, self._translated():
             return self._select_window(conn, site_id, start, end, staff_ids)
 
+    def taken_between(
+        self, site_id: str, start: int, end: int, staff_ids: Collection[str]
+    ) -> TakenTime:
+        """Bookings and active holds starting in `[start, end)`, busy spans overlapping it."""
+        with self._transaction("DEFERRED") as conn:
+            return self._taken(conn, site_id, start, end, staff_ids)
+
     def create(
         self,
         site_id: str,
@@ -374,7 +516,8 @@ class SQLiteStore:
         staff_ids: Collection[str],
         decide: Decide,
         idempotency: IdempotencyClaim | None = None,
-        hold: HoldOf | None = None,
+        hold_id: str | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> tuple[Booking, bool]:
         """Under one write lock: replay an idempotent repeat, or place and insert a booking."""
         with self._transaction("IMMEDIATE") as conn:
@@ -391,9 +534,16 @@ class SQLiteStore:
                             {"idempotencyKey": idempotency.key},
                         )
                     return self._get(conn, site_id, found[1]), True
-            booking = decide(self._select_window(conn, site_id, *window, staff_ids))
+            converting = self._get_hold(conn, site_id, hold_id) if hold_id is not None else None
+            taken = self._taken(conn, site_id, *window, staff_ids, except_hold=hold_id)
+            booking = decide(dataclasses.replace(taken, converting=converting))
             row = self._row(booking)
             conn.execute(f"INSERT INTO bookings ({_COLUMNS}) VALUES ({_marks(row)})", row)
+            if converting is not None:
+                conn.execute(
+                    "UPDATE holds SET state = 'used' WHERE id = ? AND site_id = ?",
+                    (converting.id, site_id),
+                )
             if idempotency is not None:
                 conn.execute(
                     "INSERT INTO idempotency_keys (site_id, key, fingerprint, booking_id) "
@@ -423,10 +573,121 @@ class SQLiteStore:
             updated = change(current)
             if updated is not current:
                 conn.execute(
-                    "UPDATE bookings SET status = ?, updated_at = ? WHERE id = ? AND site_id = ?",
-                    (updated.status.value, updated.updated_at.isoformat(), booking_id, site_id),
+                    "UPDATE bookings SET status = ?, updated_at = ?, version = ? "
+                    "WHERE id = ? AND site_id = ?",
+                    (
+                        updated.status.value,
+                        updated.updated_at.isoformat(),
+                        updated.version,
+                        booking_id,
+                        site_id,
+                    ),
                 )
         return updated
+
+    def reschedule(
+        self,
+        site_id: str,
+        booking_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        move: Move,
+        held_span: HeldSpanOf | None = None,
+    ) -> Booking:
+        """Under one write lock: read a booking and the time around its new start, move it."""
+        with self._transaction("IMMEDIATE") as conn:
+            current = self._get(conn, site_id, booking_id)
+            taken = self._taken(conn, site_id, *window, staff_ids, except_booking=booking_id)
+            updated = move(current, taken)
+            if updated is not current:
+                conn.execute(
+                    "UPDATE bookings SET staff_id = ?, branch_id = ?, start_ts = ?, end_ts = ?, "
+                    "zone = ?, local_date = ?, updated_at = ?, version = ? "
+                    "WHERE id = ? AND site_id = ?",
+                    (
+                        updated.staff_id,
+                        updated.branch_id,
+                        updated.start_ts,
+                        updated.end_ts,
+                        getattr(updated.start.tzinfo, "key", "UTC"),
+                        updated.date.isoformat(),
+                        updated.updated_at.isoformat(),
+                        updated.version,
+                        booking_id,
+                        site_id,
+                    ),
+                )
+        return updated
+
+    def add_hold(
+        self,
+        site_id: str,
+        *,
+        window: tuple[int, int],
+        staff_ids: Collection[str],
+        decide: DecideHold,
+        purge_before: int,
+    ) -> Hold:
+        """Under one write lock: forget long-expired holds, place and insert a new one."""
+        with self._transaction("IMMEDIATE") as conn:
+            conn.execute(
+                "DELETE FROM holds WHERE site_id = ? AND expires_ts < ?", (site_id, purge_before)
+            )
+            hold = decide(self._taken(conn, site_id, *window, staff_ids))
+            row = self._hold_row(hold)
+            conn.execute(f"INSERT INTO holds ({_HOLD_COLUMNS}) VALUES ({_marks(row)})", row)
+        return hold
+
+    def _get_hold(self, conn: sqlite3.Connection, site_id: str, hold_id: str) -> Hold:
+        row = conn.execute(
+            f"SELECT {_HOLD_COLUMNS} FROM holds WHERE id = ? AND site_id = ?", (hold_id, site_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"unknown hold {hold_id!r}", {"holdId": hold_id})
+        return self._hold(row)
+
+    def get_hold(self, site_id: str, hold_id: str) -> Hold:
+        """The hold, or `NotFound`."""
+        with self._connection() as conn, self._translated():
+            return self._get_hold(conn, site_id, hold_id)
+
+    def release_hold(self, site_id: str, hold_id: str) -> Hold:
+        """Mark an active hold released; a finished one stays as it is."""
+        with self._transaction("IMMEDIATE") as conn:
+            hold = self._get_hold(conn, site_id, hold_id)
+            if hold.state is HoldState.ACTIVE:
+                conn.execute(
+                    "UPDATE holds SET state = 'released' WHERE id = ? AND site_id = ?",
+                    (hold_id, site_id),
+                )
+                hold = dataclasses.replace(hold, state=HoldState.RELEASED)
+        return hold
+
+    def set_busy(
+        self, site_id: str, staff_id: str, source: str, spans: list[tuple[int, int]]
+    ) -> None:
+        """Replace one source's busy spans for a staff member, in one transaction."""
+        with self._transaction("IMMEDIATE") as conn:
+            conn.execute(
+                "DELETE FROM busy WHERE site_id = ? AND staff_id = ? AND source = ?",
+                (site_id, staff_id, source),
+            )
+            conn.executemany(
+                "INSERT INTO busy (site_id, staff_id, source, start_ts, end_ts) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(site_id, staff_id, source, lo, hi) for lo, hi in sorted(spans)],
+            )
+
+    def busy(self, site_id: str, staff_id: str) -> list[tuple[str, int, int]]:
+        """Every `(source, start, end)` busy span of a staff member, by start, end, source."""
+        with self._connection() as conn, self._translated():
+            rows = conn.execute(
+                "SELECT source, start_ts, end_ts FROM busy WHERE site_id = ? AND staff_id = ? "
+                "ORDER BY start_ts, end_ts, source",
+                (site_id, staff_id),
+            ).fetchall()
+        return [(source, lo, hi) for source, lo, hi in rows]
 
     def list_bookings(self, site_id: str, query: ListQuery) -> tuple[list[Booking], int]:
         """One page ordered by `(start, id)` after `query.after`, and the total matching."""
@@ -496,12 +757,12 @@ class SQLiteStore:
         bookings: Iterable[Booking],
         keys: Iterable[tuple[str, str, str, str]],
         secret: bytes,
-        hold: HoldOf | None = None,
+        held_span: HeldSpanOf | None = None,
     ) -> None:
         """Load bookings, idempotency keys and the cursor key in one transaction."""
         with self._transaction("IMMEDIATE") as conn:
             conn.executemany(
-                f"INSERT INTO bookings ({_COLUMNS}) VALUES ({', '.join('?' * 14)})",
+                f"INSERT INTO bookings ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})",
                 (self._row(b) for b in bookings),
             )
             conn.executemany(

@@ -326,6 +326,8 @@ def _expected_reason(
         return "too_far"
     if any(_overlap((start, start + service.duration), span) for span in staff.time_off):
         return "time_off"
+    if _limit_reached(staff, service, slot.start.date(), bookings):
+        return "limit_reached"
     wanted = slot_held_span(service, slot)
     seats = 0
     blocked = False
@@ -339,6 +341,22 @@ def _expected_reason(
     return "booked" if blocked else None
 
 
+def _limit_reached(staff: Staff, service: Service, day: date, bookings: Sequence[Booking]) -> bool:
+    """Whether the staff member's or the service's day / ISO-week limit is already used up
+    by the bookings holding time (the slot path's limits, by brute force)."""
+    mine = list(_holding(bookings, staff.id))
+    week = day.isocalendar()[:2]
+    for limits, only in ((staff.limits, None), (service.limits, service.id)):
+        counted = [b for b in mine if only is None or b.service_id == only]
+        if limits.per_day is not None and sum(b.date == day for b in counted) >= limits.per_day:
+            return True
+        if limits.per_week is not None and (
+            sum(b.date.isocalendar()[:2] == week for b in counted) >= limits.per_week
+        ):
+            return True
+    return False
+
+
 def check_slot_reasons(
     site: Site,
     service: Service | str,
@@ -348,7 +366,8 @@ def check_slot_reasons(
 ) -> None:
     """Each slot's `available`/`reason` is the first rule that applies, recomputed by brute force.
 
-    Order: `past`, `too_soon`, `too_far`, `time_off`, `full`, `booked`; None when available.
+    Order: `past`, `too_soon`, `too_far`, `time_off`, `limit_reached`, `full`, `booked`; None
+    when available (busy time and holds are not inputs here).
     """
     service = _as_service(site, service)
     now_ts = _ts(now)

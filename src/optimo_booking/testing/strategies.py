@@ -268,16 +268,26 @@ def hours_with_breaks(
 
 
 @st.composite
+def limits(draw: st.DrawFn, *, most: int = 4) -> dict[str, int]:
+    """A `limits` object: `perDay` and/or `perWeek`, each 1..`most` (small, so they bite)."""
+    keys = draw(st.sampled_from((("perDay",), ("perWeek",), ("perDay", "perWeek"))))
+    return {key: draw(st.integers(1, most if key == "perDay" else 2 * most)) for key in keys}
+
+
+@st.composite
 def services(
     draw: st.DrawFn,
     service_id: str = "service",
     staff_ids: Sequence[str] = (),
     branch_ids: Sequence[str] = (),
+    *,
+    operations: bool = False,
 ) -> dict[str, Any]:
     """A service dict: duration, sometimes a step, buffers, seats, notice and advance limits.
 
     `staffIds` is drawn from `staff_ids` (empty means every staff member), `branchIds` from
-    `branch_ids`.
+    `branch_ids`. With `operations`, sometimes also `limits` (see `limits`) and a
+    `changeCutoffMinutes`.
     """
     duration = draw(
         st.sampled_from((5, 15, 20, 30, 45, 50, 60, 90, 120, 240)) | st.integers(1, 300)
@@ -303,6 +313,10 @@ def services(
         service["branchIds"] = draw(
             st.lists(st.sampled_from(tuple(branch_ids)), min_size=1, unique=True)
         )
+    if operations and draw(st.integers(0, 2)) == 0:
+        service["limits"] = draw(limits())
+    if operations and draw(st.integers(0, 2)) == 0:
+        service["changeCutoffMinutes"] = draw(st.sampled_from((0, 60, 1440)) | st.integers(0, 4320))
     return service
 
 
@@ -322,9 +336,12 @@ def _staff_member(
     branch_ids: Sequence[str],
     around: date | None,
     staff_timezones: bool,
+    operations: bool = False,
 ) -> dict[str, Any]:
     hours, breaks = draw(hours_with_breaks())
     member: dict[str, Any] = {"id": staff_id, "name": staff_id.title()}
+    if operations and draw(st.integers(0, 2)) == 0:
+        member["limits"] = draw(limits())
     own_zone: str | None = None
     if staff_timezones and draw(st.integers(0, 3)) == 0:
         own_zone = draw(timezone_names())
@@ -386,8 +403,12 @@ def catalogs(
     max_services: int = 3,
     staff_timezones: bool = True,
     branches: bool = True,
+    operations: bool = False,
 ) -> dict[str, Any]:
     """A catalog dict with one site (`"site"`), a few staff and services, valid for `load_catalog`.
+
+    With `operations`, staff and services sometimes carry `limits`, and services a
+    `changeCutoffMinutes` (off by default, so existing tests draw what they always drew).
 
     `timezone` fixes the site's zone (else one of `DST_HEAVY_ZONES`). Staff sometimes have
     their own zone (unless `staff_timezones` is false) and a branch; some ranges name a branch.
@@ -405,10 +426,11 @@ def catalogs(
     branch_ids = [b["id"] for b in branch_list]
     staff_ids = [f"staff-{i}" for i in range(draw(st.integers(1, max_staff)))]
     staff = [
-        draw(_staff_member(s, site_zone, branch_ids, around, staff_timezones)) for s in staff_ids
+        draw(_staff_member(s, site_zone, branch_ids, around, staff_timezones, operations))
+        for s in staff_ids
     ]
     service_list = [
-        draw(services(f"service-{i}", staff_ids, branch_ids))
+        draw(services(f"service-{i}", staff_ids, branch_ids, operations=operations))
         for i in range(draw(st.integers(1, max_services)))
     ]
     site: dict[str, Any] = {
@@ -547,12 +569,17 @@ class Scenario:
 
 @st.composite
 def scenarios(
-    draw: st.DrawFn, *, near_transitions: bool | None = None, with_bookings: bool = True
+    draw: st.DrawFn,
+    *,
+    near_transitions: bool | None = None,
+    with_bookings: bool = True,
+    operations: bool = False,
 ) -> Scenario:
     """A whole slot query: catalog, date (often near a DST transition), `now` and bookings.
 
     `near_transitions` True always draws a date within a day of an offset change in the site's
-    zone, False never does, None mixes both.
+    zone, False never does, None mixes both. `operations` adds limits and cut-offs to the
+    catalog (see `catalogs`).
     """
     site_zone = draw(timezone_names())
     near = draw(st.booleans()) if near_transitions is None else near_transitions
@@ -560,7 +587,7 @@ def scenarios(
         day = draw(dates_near_transitions(site_zone))
     else:
         day = draw(st.dates(date(2010, 1, 1), date(2030, 12, 31)))
-    raw = draw(catalogs(timezone=site_zone, around=day))
+    raw = draw(catalogs(timezone=site_zone, around=day, operations=operations))
     site = load_catalog(raw).site("site")
     now = draw(moments_near(day))
     drawn = draw(bookings(site, day, now)) if with_bookings else []
