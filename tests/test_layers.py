@@ -1,7 +1,7 @@
 """STYLE.md rule 8: the dependency rule, read from the source with `ast`.
 
 Layers, low to high: errors, intervals, localtime, values, catalog, schedule, slots,
-lifecycle, cursors, placement, wire, openapi, demo (the sans-IO core) < stores < engine <
+lifecycle, cursors, placement, wire, openapi, demo, ics (the sans-IO core) < stores < engine <
 api < server < cli. A module may import only lower layers (a store may import the other
 store modules); `testing` may import anything below the engine and nothing imports it;
 `sqlite3` is imported only by stores/sqlite.py; and the core never reads the clock, the
@@ -20,7 +20,7 @@ import optimo_booking
 PACKAGE = Path(optimo_booking.__file__).resolve().parent
 CORE = (
     "errors", "intervals", "localtime", "values", "catalog", "schedule", "slots",
-    "lifecycle", "cursors", "placement", "wire", "openapi", "demo",
+    "lifecycle", "cursors", "placement", "wire", "openapi", "demo", "ics",
 )  # fmt: skip
 RANK: dict[str, int] = {name: i for i, name in enumerate(CORE)}
 RANK.update(
@@ -196,3 +196,44 @@ def test_the_checker_sees_imports() -> None:
 
 def test_every_core_layer_has_its_files_checked() -> None:
     assert {layer_of(module_name(p)) for p in CORE_FILES} == set(CORE)
+
+
+OPTIONAL_LIBRARIES = {"icalendar", "recurring_ical_events"}  # the `ics` extra
+
+
+def module_level_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """Imports run when the module loads: top level, outside `if TYPE_CHECKING:` blocks."""
+    found: list[tuple[int, str]] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue  # runs when called, not when the module loads
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            pending.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.append((node.lineno, node.module or ""))
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_optional_libraries_load_lazily_and_only_in_ics() -> None:
+    # `import optimo_booking` (and every module) must work without the `ics` extra
+    problems = []
+    for path in SOURCES:
+        name = module_name(path)
+        for line, target in imported_modules(path):
+            if target.split(".")[0] in OPTIONAL_LIBRARIES and name != "optimo_booking.ics":
+                problems.append(f"{name}:{line} imports {target} (only ics may)")
+        tree = ast.parse(path.read_text("utf-8"), str(path))
+        for line, target in module_level_imports(tree):
+            if target.split(".")[0] in OPTIONAL_LIBRARIES:
+                problems.append(f"{name}:{line} imports {target} when it loads")
+    assert not problems, "\n".join(problems)
+    ics_targets = {t for _, t in imported_modules(PACKAGE / "ics.py")}
+    assert ics_targets >= OPTIONAL_LIBRARIES, "the checker sees the lazy imports"
+    tree = ast.parse("import a\nif TYPE_CHECKING:\n    import b\ndef f():\n    import c\n")
+    assert [t for _, t in module_level_imports(tree)] == ["a"]
