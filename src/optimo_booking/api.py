@@ -43,6 +43,7 @@ from .errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from .ics import bookings_to_ics
 from .lifecycle import parse_status
 from .localtime import as_date
 from .openapi import openapi_bytes
@@ -65,6 +66,9 @@ _HOLDS = re.compile(r"/v1/sites/([^/]+)/booking/holds")
 _HOLD = re.compile(r"/v1/sites/([^/]+)/booking/holds/([^/]+)")
 _BUSY = re.compile(r"/v1/sites/([^/]+)/booking/staff/([^/]+)/busy/([^/]+)")
 DEFAULT_HOLD_SECONDS = 600
+_BOOKINGS_ICS = re.compile(r"/v1/sites/([^/]+)/booking/bookings\.ics")
+_BOOKING_ICS = re.compile(r"/v1/sites/([^/]+)/booking/bookings/([^/]+)\.ics")
+CALENDAR_PAGE = 100  # bookings read per page while writing a calendar feed
 
 access_log = logging.getLogger("optimo_booking.access")
 error_log = logging.getLogger("optimo_booking.api")
@@ -80,6 +84,7 @@ class _Answer:
     headers: list[tuple[str, str]]
     # The `data` member already as JSON text (the slot list), written before `meta`.
     data_text: str | None = None
+    raw: tuple[str, bytes] | None = None  # (content type, bytes) sent as is, not as JSON
 
 
 class BookingAPI:
@@ -127,6 +132,8 @@ class BookingAPI:
         if method not in allowed:
             raise MethodNotAllowed(f"{method} is not allowed here", {"allow": sorted(allowed)})
         site_id = params[0]
+        if name in ("calendar", "booking_calendar"):
+            return self._calendar(environ, site_id, params[1] if len(params) > 1 else None)
         self._authorize(environ, site_id)
         limit = MAX_BUSY_BODY_BYTES if name == "busy" else self.max_body_bytes
         body = self._body(environ, limit) if method in ("POST", "PATCH", "PUT") else {}
@@ -148,8 +155,8 @@ class BookingAPI:
             return self._set_busy(environ, site_id, params[1], params[2], body)
         return self._set_status(environ, site_id, params[1], body)
 
-    def _authorize(self, environ: Environ, site_id: str) -> None:
-        key = environ.get("HTTP_X_API_KEY")
+    def _authorize(self, environ: Environ, site_id: str, key: str | None = None) -> None:
+        key = key or environ.get("HTTP_X_API_KEY")
         if not key:
             raise Unauthorized("send your API key in the X-Api-Key header")
         digest = hashlib.sha256(str(key).encode("utf-8", "surrogatepass")).digest()
@@ -396,6 +403,41 @@ class BookingAPI:
         booking = self.engine.set_status(site_id, booking_id, body["status"])
         return _Answer(200, {"data": booking_json(booking)}, [])
 
+    def _calendar(self, environ: Environ, site_id: str, booking_id: str | None) -> _Answer:
+        """Bookings as an iCalendar feed. Calendar apps that subscribe to a URL cannot send
+        headers, so these two routes also take the key as `?key=` (the header wins)."""
+        header_key = environ.get("HTTP_X_API_KEY")
+        query_key = _query_key(environ)
+        self._authorize(environ, site_id, str(header_key) if header_key else query_key)
+        if booking_id is None:
+            q, problems = _query(environ, required=(), optional=("status", "date", "key"))
+            _check(problems, q, "status", parse_status)
+            _check(problems, q, "date", lambda text: as_date(text, "date"))
+            _raise_if(problems)
+            bookings = self._all_bookings(site_id, status=q.get("status"), date=q.get("date"))
+        else:
+            _, problems = _query(environ, required=(), optional=("key",))
+            _raise_if(problems)
+            bookings = [self.engine.get_booking(site_id, booking_id)]
+        try:
+            payload = bookings_to_ics(bookings, self.engine.catalog)
+        except ModuleNotFoundError as exc:
+            raise InternalError(str(exc)) from None  # the message names the missing extra
+        return _Answer(200, {}, [], raw=("text/calendar; charset=utf-8", payload))
+
+    def _all_bookings(self, site_id: str, *, status: str | None, date: str | None) -> list[Any]:
+        """Every booking matching the list's filters, in the list's order, page by page."""
+        found: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = self.engine.list_bookings(
+                site_id, limit=CALENDAR_PAGE, cursor=cursor, status=status, date=date
+            )
+            found.extend(page.items)
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
     # -- sending -----------------------------------------------------------------------------
 
     def _meta(self, request_id: str) -> dict[str, str]:
@@ -422,6 +464,20 @@ class BookingAPI:
             )
             _log_access(method, path, 204, began, request_id)
             return []
+        if answer.raw is not None:
+            content_type, payload = answer.raw
+            start_response(
+                _status_line(answer.status),
+                [
+                    ("Content-Type", content_type),
+                    ("Content-Length", str(len(payload))),
+                    ("X-Request-Id", request_id),
+                    ("Cache-Control", "no-store"),
+                    *answer.headers,
+                ],
+            )
+            _log_access(method, path, answer.status, began, request_id)
+            return [payload]
         body = dict(answer.body)
         body["meta"] = self._meta(request_id)
         if answer.data_text is not None:
@@ -520,6 +576,8 @@ def _path(environ: Environ) -> str:
 
 def _route(path: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
     for name, pattern, methods in (
+        ("calendar", _BOOKINGS_ICS, frozenset({"GET"})),
+        ("booking_calendar", _BOOKING_ICS, frozenset({"GET"})),
         ("slots", _SLOTS, frozenset({"GET"})),
         ("bookings", _BOOKINGS, frozenset({"GET", "POST"})),
         ("status", _STATUS, frozenset({"PATCH"})),
@@ -532,6 +590,16 @@ def _route(path: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
         if match:
             return name, methods, match.groups()
     return None
+
+
+def _query_key(environ: Environ) -> str | None:
+    """The `key` query parameter, if given once and not empty (`_query` reports the rest)."""
+    try:
+        pairs = parse_qsl(str(environ.get("QUERY_STRING", "")), errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    keys = [value for name, value in pairs if name == "key"]
+    return keys[0] if len(keys) == 1 and keys[0] else None
 
 
 def _query(
