@@ -1,4 +1,5 @@
-"""The `optimo-booking` command: `slots`, `serve`, `catalog check`, `store copy` and `keys new`."""
+"""The `optimo-booking` command: `slots`, `serve`, `catalog check`, `store copy`,
+`keys new`, and `busy import` of another calendar's busy time from an ICS file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NoReturn, cast
@@ -18,6 +19,7 @@ from .catalog import Site, load_catalog
 from .demo import demo_catalog
 from .engine import Engine, catalog_held_span
 from .errors import BookingError, CatalogError, ValidationError
+from .ics import busy_from_ics
 from .localtime import TZDATA_VERSION, to_instant
 from .server import THREADS, serve
 from .stores import redacted, store_from_url
@@ -27,6 +29,8 @@ from .values import Slot
 from .wire import slot_json
 
 _CELLS_PER_LINE = 6
+BUSY_DAYS = 90  # how far ahead `busy import` reads by default
+MAX_BUSY_DAYS = 731
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +50,12 @@ def _package_version() -> str:
 def _positive(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 1024:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 1..1024")
+    return int(text)
+
+
+def _days(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_BUSY_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 1..{MAX_BUSY_DAYS}")
     return int(text)
 
 
@@ -114,6 +124,35 @@ def build_parser() -> argparse.ArgumentParser:
         "its buffers and capacities give each booking's held span)",
     )
 
+    busy = commands.add_parser("busy", help="busy time from other calendars")
+    busy_commands = busy.add_subparsers(dest="busy_command", required=True, parser_class=_Parser)
+    busy_import = busy_commands.add_parser(
+        "import",
+        help="store an ICS file's busy time for a staff member, replacing that source's",
+        description="Read FILE.ics (- for stdin), expand its events from now to --days ahead, "
+        "and store them as the busy time of one source, replacing what that source held. "
+        "All-day and floating times are read in X-WR-TIMEZONE, else the staff member's zone.",
+    )
+    busy_import.add_argument("file", metavar="FILE.ics", help="an iCalendar file, or - for stdin")
+    busy_import.add_argument("--catalog", type=Path, help="catalog .json or .toml (default: demo)")
+    busy_import.add_argument("--site", help="site id (default: the catalog's only site)")
+    busy_import.add_argument("--staff", required=True, help="the staff member the time blocks")
+    busy_import.add_argument(
+        "--source", required=True, help="a name for this calendar, e.g. google or dentist"
+    )
+    busy_import.add_argument(
+        "--store",
+        help="the store the server uses: a path or sqlite:///path for SQLite, "
+        "postgresql://... for PostgreSQL (default: $OPTIMO_STORE, else bookings.sqlite3)",
+    )
+    busy_import.add_argument(
+        "--days",
+        type=_days,
+        default=BUSY_DAYS,
+        help="how many days ahead to read (default: %(default)s)",
+    )
+    busy_import.add_argument("--now", help="pretend it is this ISO 8601 instant (with offset)")
+
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     new_key = key_commands.add_parser("new", help="print a fresh key and its catalog entry")
@@ -137,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_catalog(args.file)
         if args.command == "store":
             return _copy_store(args)
+        if args.command == "busy":
+            return _busy_import(args)
     except BookingError as exc:
         print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
         return 2
@@ -267,6 +308,41 @@ def _copy_store(args: argparse.Namespace) -> int:
         f"verified, sha256 {tally.checksum}"
     )
     return 0
+
+
+def _busy_import(args: argparse.Namespace) -> int:
+    """Expand the file over [now, now + days), then store it as one source's busy time."""
+    data = _read_input(args.file)
+    checked, site = _engine(args)  # the catalog, site and staff are checked before the store opens
+    member = site.staff_member(args.staff)
+    first = checked.now()
+    last = first + timedelta(days=args.days)
+    spans = busy_from_ics(data, first, last, zone=member.zone)  # no `ics` extra: ImportError
+    # The file is read and checked above; only now is the store opened and written.
+    store = store_from_url(args.store or os.environ.get("OPTIMO_STORE") or "bookings.sqlite3")
+    try:
+        engine = Engine(checked.catalog, store=store, clock=checked.clock)
+        stored = engine.set_busy(site.id, member.id, args.source, spans)
+    finally:
+        store.close()
+    tz = member.zone
+    print(
+        f"{member.name} [{member.id}] {tz.key}: {len(stored)} busy spans stored from source "
+        f"{args.source!r} ({len(spans)} read from {args.file}, "
+        f"{first.astimezone(tz):%Y-%m-%d %H:%M} to {last.astimezone(tz):%Y-%m-%d %H:%M})"
+    )
+    for start, end in stored:
+        print(f"  {start.isoformat()}  {end.isoformat()}")
+    return 0
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise _usage(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def _new_key(args: argparse.Namespace) -> int:
