@@ -348,7 +348,7 @@ def test_malformed_input_is_a_validation_error_naming_the_problem(path: Path) ->
 def test_every_problem_is_reported_not_just_the_first() -> None:
     with pytest.raises(BookingError) as caught:
         busy_from_ics((CORPUS / "malformed" / "unknown_zone.ics").read_bytes(), MARCH, MAY)
-    paths = [p["path"] for p in caught.value.details["problems"]]
+    paths = [p["field"] for p in caught.value.details["problems"]]
     assert paths == ["VEVENT[1] (UID x).DTSTART", "VEVENT[1] (UID x).DTEND"]
 
 
@@ -367,7 +367,8 @@ def test_bad_arguments_are_validation_errors(
     with pytest.raises(BookingError) as caught:
         busy_from_ics(data, first, last, zone=zone)
     assert caught.value.code == "validation_error"
-    assert [p["path"] for p in caught.value.details["problems"]] == [field]
+    assert [p["field"] for p in caught.value.details["problems"]] == [field]
+    assert caught.value.details["fields"] == [field]
 
 
 def test_str_input_and_a_byte_order_mark_are_accepted() -> None:

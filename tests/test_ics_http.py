@@ -165,3 +165,28 @@ def test_the_feed_over_a_real_socket(app_with_bookings: Any) -> None:
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/calendar; charset=utf-8"
     assert len(uids(body)) == len(ids)
+
+
+def test_junk_queries_and_ids_never_fail_the_server(app_with_bookings: Any) -> None:
+    # seeded junk into both routes: every answer is a calendar or a 4xx JSON envelope
+    import random
+    from urllib.parse import quote
+
+    app, ids = app_with_bookings
+    rng = random.Random(11)
+    names = ["status", "date", "key", "limit", "cursor", "", "KEY", "status"]
+    values = ["", "confirmed", "lost", "2026-03-09", "2026-02-30", KEY, OTHER_KEY, "%ff", "\x00"]
+    paths = [FEED, *(f"/v1/sites/{SITE}/booking/bookings/{i}.ics" for i in ids)]
+    paths += [f"/v1/sites/{SITE}/booking/bookings/{quote(j)}.ics" for j in ("..", "%", "a.b", " ")]
+    for _ in range(300):
+        query = "&".join(
+            f"{rng.choice(names)}={quote(rng.choice(values))}" for _ in range(rng.randint(0, 3))
+        )
+        key = rng.choice([KEY, KEY, None, "nope", OTHER_KEY])
+        status, headers, body = call(app, rng.choice(paths), query=query, key=key)
+        assert status < 500, (query, body[:200])
+        if status == 200:
+            assert headers["content-type"] == "text/calendar; charset=utf-8"
+            assert icalendar.Calendar.from_ical(body).name == "VCALENDAR"
+        else:
+            check_envelope(status, headers, body)

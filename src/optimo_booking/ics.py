@@ -208,10 +208,16 @@ def _window(first: datetime, last: datetime) -> tuple[int, int]:
 
 
 def _invalid(problems: list[tuple[str, str]]) -> ValidationError:
+    """One error naming every problem: `field` is an argument name, or where in the file
+    (`VEVENT[2] (UID abc).DTSTART`), or `data` for the file as a whole."""
+    named = [(where or "data", what) for where, what in problems]
     lines = [f"{where}: {what}" if where else what for where, what in problems]
     return ValidationError(
         "not a usable iCalendar file: " + "; ".join(lines),
-        {"problems": [{"path": where, "message": what} for where, what in problems]},
+        {
+            "fields": list(dict.fromkeys(where for where, _ in named)),
+            "problems": [{"field": where, "message": what} for where, what in named],
+        },
     )
 
 
