@@ -269,7 +269,8 @@ def test_spans_overlapping_the_window_come_back_whole() -> None:
 
 
 def test_events_crossing_a_change_last_their_exact_or_nominal_length() -> None:
-    # DTEND gives every occurrence the same elapsed length; DURATION days keep the wall time
+    # DTEND gives every occurrence the same elapsed length; DURATION days keep the wall time;
+    # an RDATE period keeps its own end
     spans = busy_from_ics((CORPUS / "crossing_the_change.ics").read_bytes(), MARCH, MAY)
     assert [(s.isoformat(), (e.timestamp() - s.timestamp()) / 3600) for s, e in spans] == [
         ("2026-03-21T23:00:00+01:00", 3.0),  # weekly, DTEND 02:00 the next day
@@ -277,6 +278,9 @@ def test_events_crossing_a_change_last_their_exact_or_nominal_length() -> None:
         ("2026-03-28T23:00:00+01:00", 3.0),  # the weekly again, across the change
         ("2026-03-29T01:00:00+01:00", 2.0),  # 01:00 to 04:00 on the change night
         ("2026-03-29T01:00:00+01:00", 3.0),  # DURATION:PT3H
+        ("2026-04-02T09:00:00+00:00", 0.5),  # DTSTART/DTEND
+        ("2026-04-03T09:00:00+00:00", 2.0),  # RDATE period with a duration
+        ("2026-04-04T09:00:00+00:00", 1.0),  # RDATE period with an end
     ]
 
 

@@ -350,15 +350,21 @@ class _Length:
 
     A DTEND gives every occurrence the same *exact* (elapsed) duration; a DURATION is
     *nominal*: its days keep the wall time across a DST change, its hours are elapsed.
-    All-day events count whole days. (recurring-ical-events adds durations in wall-clock
-    time, which is an hour off when an event crosses a change, so ends are computed here.)
+    All-day events count whole days; an RDATE given as a period keeps its own end.
+    (recurring-ical-events adds durations in wall-clock time, an hour off when an event
+    crosses a change, so ends are computed here from each event's own definition.)
     """
 
     days: int = 0  # nominal days, wall time kept
     seconds: int = 0  # elapsed seconds after those days
+    periods: tuple[tuple[int, int], ...] = ()  # (start, end) UTC seconds of RDATE periods
 
     def end(self, start: Any, reading_zone: tzinfo) -> int:
         """UTC seconds of the end of the occurrence that starts at `start` (as written)."""
+        begins = _instant(start, reading_zone)[0]
+        for period_start, period_end in self.periods:
+            if period_start == begins:
+                return period_end
         if self.days:
             start = start + timedelta(days=self.days)  # wall-clock days, for dates too
         return _instant(start, reading_zone)[0] + self.seconds
@@ -368,20 +374,33 @@ class _Length:
         start = event.get("DTSTART")
         if start is None:  # an override that only cancels; it takes no time
             return _Length()
+        periods = tuple(_rdate_periods(event, reading_zone))
         start_value = start.dt
         all_day = type(start_value) is date
         end = event.get("DTEND")
         if end is not None:
             end_value = end.dt
             if all_day and type(end_value) is date:
-                return _Length(days=(end_value - start_value).days)
+                return _Length(days=(end_value - start_value).days, periods=periods)
             elapsed = _instant(end_value, reading_zone)[0] - _instant(start_value, reading_zone)[0]
-            return _Length(seconds=elapsed)
+            return _Length(seconds=elapsed, periods=periods)
         duration = event.get("DURATION")
         if duration is not None:
             length: timedelta = duration.dt
-            return _Length(days=length.days, seconds=length.seconds)
-        return _Length(days=1) if all_day else _Length()  # a timed event with neither: no time
+            return _Length(days=length.days, seconds=length.seconds, periods=periods)
+        # neither: an all-day event lasts its day, a timed one takes no time
+        return _Length(days=1 if all_day else 0, periods=periods)
+
+
+def _rdate_periods(event: Any, reading_zone: tzinfo) -> Iterator[tuple[int, int]]:
+    for rdates in _as_list(event.get("RDATE")):
+        for item in getattr(rdates, "dts", ()):
+            value = item.dt
+            if isinstance(value, tuple):
+                begins, end_or_length = value
+                if isinstance(end_or_length, timedelta):
+                    end_or_length = begins + end_or_length
+                yield _instant(begins, reading_zone)[0], _instant(end_or_length, reading_zone)[0]
 
 
 _SOURCE = "X-OPTIMO-SOURCE"  # tags each VEVENT so its occurrences can find their definition
