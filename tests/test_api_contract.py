@@ -177,6 +177,12 @@ def _check(case: schemathesis.Case, response: Any, **validate: Any) -> None:
     headers = {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()}
     if response.status_code == 204:  # a released hold: no body, but still the request id
         assert response.content == b"" and headers["x-request-id"], headers
+    elif headers.get("content-type") == "text/calendar; charset=utf-8":
+        # the two .ics routes answer a calendar, not a JSON envelope (errors stay envelopes)
+        assert response.status_code == 200 and case.operation.path.endswith(".ics")
+        assert response.content.startswith(b"BEGIN:VCALENDAR\r\n"), response.content[:80]
+        assert response.content.endswith(b"END:VCALENDAR\r\n")
+        assert headers["x-request-id"]
     else:
         check_envelope(response.status_code, headers, response.content)
     case.validate_response(response, excluded_checks=_excluded_checks(case, response), **validate)
@@ -250,6 +256,8 @@ def test_every_operation_ran_enough_cases() -> None:
         "POST /v1/sites/{siteId}/booking/holds",
         "DELETE /v1/sites/{siteId}/booking/holds/{id}",
         "PUT /v1/sites/{siteId}/booking/staff/{staffId}/busy/{source}",
+        "GET /v1/sites/{siteId}/booking/bookings.ics",
+        "GET /v1/sites/{siteId}/booking/bookings/{id}.ics",
     }
     for label, count in CASES.items():
         assert count >= MIN_EXAMPLES, (label, count)
@@ -258,6 +266,7 @@ def test_every_operation_ran_enough_cases() -> None:
     assert STATUSES[("GET /v1/sites/{siteId}/booking/slots", 200)] > 0, STATUSES
     assert STATUSES[("POST /v1/sites/{siteId}/booking/holds", 201)] > 0, STATUSES
     assert STATUSES[("PUT /v1/sites/{siteId}/booking/staff/{staffId}/busy/{source}", 200)] > 0
+    assert STATUSES[("GET /v1/sites/{siteId}/booking/bookings.ics", 200)] > 0, STATUSES
     # the stateful phase followed a created booking to a status change
     assert STATEFUL[("PATCH /v1/sites/{siteId}/booking/bookings/{id}/status", 200)] > 0, STATEFUL
     # ... and a created hold to its release

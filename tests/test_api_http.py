@@ -626,6 +626,8 @@ def test_openapi_document_is_served_without_a_key(client: Client) -> None:
         "/v1/sites/{siteId}/booking/holds",
         "/v1/sites/{siteId}/booking/holds/{id}",
         "/v1/sites/{siteId}/booking/staff/{staffId}/busy/{source}",
+        "/v1/sites/{siteId}/booking/bookings.ics",
+        "/v1/sites/{siteId}/booking/bookings/{id}.ics",
     }
 
 
