@@ -128,9 +128,6 @@ def test_status_mapping_is_the_contracts_table() -> None:
     }
 
 
-@pytest.mark.skipif(
-    "version" not in Booking.__dataclass_fields__, reason="Booking.version comes with issue 10"
-)
 def test_sequence_is_the_booking_version() -> None:
     at = datetime(2026, 3, 10, 10, tzinfo=BERLIN)
     b = dataclasses.replace(make_booking("v", at, at + timedelta(minutes=30)), version=3)

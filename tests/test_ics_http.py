@@ -190,3 +190,27 @@ def test_junk_queries_and_ids_never_fail_the_server(app_with_bookings: Any) -> N
             assert icalendar.Calendar.from_ical(body).name == "VCALENDAR"
         else:
             check_envelope(status, headers, body)
+
+
+def test_sequence_grows_with_each_change_so_subscribers_take_the_update() -> None:
+    app = make_app()
+    engine = app.engine
+    body = booking_body()
+    booking = engine.create_booking(
+        SITE, service_id="cut", date=DAY, start_time="09:00", customer=body["customer"],
+        staff_id="ann",
+    )  # fmt: skip
+    path = f"/v1/sites/{SITE}/booking/bookings/{booking.id}.ics"
+
+    def event() -> Any:
+        (only,) = icalendar.Calendar.from_ical(call(app, path)[2]).walk("VEVENT")
+        return only
+
+    assert (event().decoded("SEQUENCE"), str(event()["STATUS"])) == (0, "CONFIRMED")
+    engine.reschedule(SITE, booking.id, date=DAY, start_time="10:00")
+    moved = event()
+    assert moved.decoded("SEQUENCE") == 1
+    assert moved.decoded("DTSTART").isoformat() == f"{DAY}T10:00:00+01:00"
+    engine.set_status(SITE, booking.id, "cancelled")
+    assert (event().decoded("SEQUENCE"), str(event()["STATUS"])) == (2, "CANCELLED")
+    assert str(event()["UID"]) == f"{booking.id}@{SITE}"  # the same event, updated

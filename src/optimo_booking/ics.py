@@ -98,8 +98,7 @@ def bookings_to_ics(bookings: Iterable[Booking], catalog: Catalog) -> bytes:
         event.add("dtstart", _tzid_time(start))
         event.add("dtend", _tzid_time(end))
         event.add("status", STATUS_TO_ICS[booking.status])
-        # TODO(issue-10): read `booking.version` once Booking has it.
-        event.add("sequence", getattr(booking, "version", 0))
+        event.add("sequence", booking.version)
         event.add("summary", _summary(service.name, booking.customer))
         if booking.notes:
             event.add("description", booking.notes)
