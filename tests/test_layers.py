@@ -1,9 +1,10 @@
 """STYLE.md rule 8: the dependency rule, read from the source with `ast`.
 
-Layers, low to high: errors, intervals, localtime, values, catalog, schedule, slots,
-lifecycle, cursors, placement, wire, openapi, demo, ics (the sans-IO core) < stores < engine <
-api < server < cli. A module may import only lower layers (a store may import the other
-store modules); `testing` may import anything below the engine and nothing imports it;
+Layers, low to high: errors, intervals, localtime, values, assignment, catalog, schedule,
+slots, lifecycle, cursors, placement, wire, openapi, demo, ics (the sans-IO core) < stores <
+engine < api < server < simulate < cli. A module may import only lower layers (a store may
+import the other store modules); `testing` may import anything below the engine and nothing
+imports it;
 `sqlite3` is imported only by stores/sqlite.py; and the core never reads the clock, the
 environment, a database, a socket or HTTP.
 """
@@ -19,7 +20,7 @@ import optimo_booking
 
 PACKAGE = Path(optimo_booking.__file__).resolve().parent
 CORE = (
-    "errors", "intervals", "localtime", "values", "catalog", "schedule", "slots",
+    "errors", "intervals", "localtime", "values", "assignment", "catalog", "schedule", "slots",
     "lifecycle", "cursors", "placement", "wire", "openapi", "demo", "ics",
 )  # fmt: skip
 RANK: dict[str, int] = {name: i for i, name in enumerate(CORE)}
@@ -30,6 +31,7 @@ RANK.update(
         "__init__": 35,  # the public surface re-exports the engine and below
         "api": 40,
         "server": 41,
+        "simulate": 45,  # replays a demand through an engine; the cli prints its reports
         "cli": 50,
     }
 )

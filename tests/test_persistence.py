@@ -184,7 +184,7 @@ def test_reopening_keeps_the_schema_version_and_rows(path: Path, opened: list) -
     first.store.close()
     engine_on(path, opened).store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
         assert conn.execute("SELECT count(*) FROM bookings").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM store_meta").fetchone() == (1,)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

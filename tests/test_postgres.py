@@ -164,7 +164,7 @@ def test_a_placement_the_database_refuses_is_slot_unavailable_and_writes_nothing
         BOOK_SITE,
         window=(0, 1),
         staff_ids={"ann"},
-        decide=lambda _seen: blind,
+        decide=lambda _taken: blind,
         idempotency=None,
     )
     assert err.details["reason"] == "booked"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from .assignment import Assignment
 from .catalog import ID_PATTERN, Catalog, Service, Site, Staff
 from .cursors import decode_cursor, encode_cursor
 from .errors import (
@@ -154,6 +155,16 @@ def check_cutoff(site: Site, booking: Booking, now: datetime, action: str) -> No
             f"too late to {action}: changes to this booking closed at {when}",
             {"deadline": when, "changeCutoffMinutes": service.change_cutoff_minutes},
         )
+
+
+def _pointer_service(service: Service, staff_id: str | None, *, hold: bool = False) -> str | None:
+    """The service whose last-assigned staff member the store reads in the atomic step:
+    round robin's only. Every create asks, named or not: it moves the pointer, so a store
+    that serializes creates per staff member must also serialize them per round-robin
+    service. A hold never moves it, so only a hold that names nobody asks."""
+    if service.assignment is not Assignment.ROUND_ROBIN or (hold and staff_id is not None):
+        return None
+    return service.id
 
 
 class Engine:
@@ -393,6 +404,7 @@ class Engine:
             idempotency=claim,
             held_span=lambda b: booking_held_span(site, b),
             hold_id=hold_id,
+            last_of_service=_pointer_service(request.service, staff_id),
         )
         return CreateOutcome(booking, replayed)
 
@@ -614,6 +626,7 @@ class Engine:
             staff_ids={s.id for s in staff},
             decide=decide,
             purge_before=to_instant(self.now()) - HOLD_MEMORY_SECONDS,
+            last_of_service=_pointer_service(request.service, staff_id, hold=True),
         )
 
     def get_hold(self, site_id: str, hold_id: str) -> Hold:
@@ -714,7 +727,15 @@ class Engine:
 
 
 def _place(site: Site, request: BookingRequest, taken: TakenTime, now: int) -> Placement:
-    return place(site, request, taken.bookings, now, holds=taken.holds, busy=taken.busy)
+    return place(
+        site,
+        request,
+        taken.bookings,
+        now,
+        holds=taken.holds,
+        busy=taken.busy,
+        last_assigned=taken.last_assigned,
+    )
 
 
 def _check_hold_matches(hold: Hold, request: BookingRequest) -> None:

@@ -12,16 +12,19 @@ import hashlib
 import json
 import math
 import re
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from .assignment import rank_candidates
 from .catalog import Service, Site, Staff
 from .errors import SlotUnavailable, ValidationError
 from .localtime import (
     check_supported,
+    day_start,
     local_date,
     parse_date,
     parse_hhmm,
@@ -30,9 +33,9 @@ from .localtime import (
     zone,
 )
 from .localtime import wall_to_utc as _wall_to_utc
-from .schedule import working_time
-from .slots import StaffAvailability, branch_choice, staff_offering
-from .values import BusyTime, HeldTime, HoldsTime
+from .schedule import WorkingTime, working_time
+from .slots import StaffAvailability, branch_choice, slot_grid, staff_offering
+from .values import BusyTime, HeldTime, HoldsTime, Status
 
 _Found = TypeVar("_Found")
 
@@ -174,63 +177,75 @@ def place(
     *,
     holds: Iterable[HeldTime] = (),
     busy: Iterable[BusyTime] = (),
+    last_assigned: str | None = None,
 ) -> Placement:
     """Choose staff for `request` given the time taken, or raise `SlotUnavailable`.
 
     A named staff member must have the start as an available grid slot. Otherwise the
-    staff member for whom it is available with the fewest bookings and live holds taking
-    time that local day wins, ties by the service's `staffIds` order (else catalog order).
-    A start no candidate's working period covers is `outside_hours`; one inside a period
-    but off its grid is `off_grid`.
+    service's assignment rule ranks the staff for whom the start is a grid slot, and the
+    first of them for whom it is available wins (`fewest_that_day` counts bookings and live
+    holds taking time that local day; `last_assigned`, for `round_robin`, is the staff
+    member holding the service's most recently created booking, read by the store in the
+    same atomic step). A start no candidate's working period covers is `outside_hours`;
+    one inside a period but off its grid is `off_grid`.
     """
     service = request.service
     candidates = staff_offering(
         site, service, staff_id=request.staff_id, branch_id=request.branch_id
     )
     branches = branch_choice(service, request.branch_id)
-    held = [b for b in bookings if b.status.holds_time]
-    live = [h for h in holds if now < h.expires_ts]
-    busy = list(busy)
-    first_reason: str | None = None
-    grid_miss = "outside_hours"
-    best: tuple[int, int, Placement] | None = None
-    on_the_date = False
-    for order, member in enumerate(candidates):
-        if local_date(request.start, member.zone) != request.date:
+    day = request.date
+    taken = _TakenByStaff.read(bookings, holds, busy, now, day)
+    on_grid: list[tuple[Staff, str | None]] = []
+    on_the_date: list[Staff] = []
+    for member in candidates:
+        if local_date(request.start, member.zone) != day:
             continue  # the booking's date is its start's local date in the staff's zone
-        on_the_date = True
-        fit, branch = _grid_branch(member, service, request.start, request.date, branches)
-        if fit != "slot":
-            if fit == "off_grid":
-                grid_miss = fit
+        on_the_date.append(member)
+        starts = grid_starts(member, service, day, branches)
+        if request.start in starts:
+            on_grid.append((member, starts[request.start]))
+    ranked = rank_candidates(
+        service.assignment,
+        [member.id for member, _ in on_grid],
+        order=[member.id for member in site.staff_for(service)],
+        load=taken.that_day,
+        last=last_assigned,
+    )
+    # Without seats to share, time taken that meets the candidate's held span makes it
+    # unavailable whatever else applies: a cheap test that spares building the predicate
+    # for every staff member of a busy hour.
+    span = (
+        request.start - service.buffer_before,
+        request.start + service.duration + service.buffer_after,
+    )
+    quick = service.capacity == 1
+    pads: dict[str, tuple[int, int]] = {}
+    for i in ranked:
+        member, branch = on_grid[i]
+        if quick and taken.meets(site, member.id, span, pads):
             continue
-        mine = [b for b in held if b.staff_id == member.id]
-        mine_held = [h for h in live if h.staff_id == member.id]
-        reason = StaffAvailability.build(
-            site, service, member, mine, now, holds=mine_held, busy=busy
-        ).reason(request.start)
-        if reason is not None:
-            first_reason = first_reason or reason
-            continue
-        load = sum(1 for b in mine if b.date == request.date)
-        load += sum(1 for h in mine_held if h.date == request.date)
-        placement = Placement(
-            staff=member,
-            branch_id=branch,
-            start=request.start,
-            end=request.start + service.duration,
-        )
-        if best is None or (load, order) < best[:2]:
-            best = (load, order, placement)
-    if best is not None:
-        return best[2]
+        if taken.availability(site, service, member, now).reason(request.start) is None:
+            return Placement(
+                staff=member,
+                branch_id=branch,
+                start=request.start,
+                end=request.start + service.duration,
+            )
     if candidates and not on_the_date:
         message = f"the start is not on {request.date} for anyone who offers this service"
         raise ValidationError(
             f"startTime: {message}",
             {"fields": ["startTime"], "problems": {"startTime": message}},
         )
-    reason = first_reason or grid_miss
+    # Nobody is free: the reason of the first in the service's order, or why no grid has it.
+    if on_grid:
+        first = on_grid[0][0]
+        reason = taken.availability(site, service, first, now).reason(request.start)
+    else:
+        fits = {_grid_branch(m, service, request.start, day, branches)[0] for m in on_the_date}
+        reason = "off_grid" if "off_grid" in fits else "outside_hours"
+    reason = reason or "off_grid"
     raise SlotUnavailable(
         f"the slot is not available ({reason})",
         {
@@ -240,12 +255,137 @@ def place(
     )
 
 
+@dataclass(slots=True)
+class _TakenByStaff:
+    """The time taken around a request, grouped by staff member once per placement."""
+
+    bookings: dict[str, list[HoldsTime]]
+    holds: dict[str, list[HeldTime]]  # live ones only
+    busy: dict[str, list[BusyTime]]
+    that_day: Counter[str]  # bookings and live holds taking time on the request's date
+
+    @classmethod
+    def read(
+        cls,
+        bookings: Iterable[HoldsTime],
+        holds: Iterable[HeldTime],
+        busy: Iterable[BusyTime],
+        now: int,
+        day: date,
+    ) -> _TakenByStaff:
+        by_staff: dict[str, list[HoldsTime]] = defaultdict(list)
+        held: dict[str, list[HeldTime]] = defaultdict(list)
+        blocked: dict[str, list[BusyTime]] = defaultdict(list)
+        that_day: Counter[str] = Counter()
+        cancelled = Status.CANCELLED  # every other status holds time
+        for b in bookings:
+            if b.status is not cancelled:
+                by_staff[b.staff_id].append(b)
+                if b.date == day:
+                    that_day[b.staff_id] += 1
+        for h in holds:
+            if now < h.expires_ts:
+                held[h.staff_id].append(h)
+                if h.date == day:
+                    that_day[h.staff_id] += 1
+        for spell in busy:
+            blocked[spell.staff_id].append(spell)
+        return cls(by_staff, held, blocked, that_day)
+
+    def availability(
+        self, site: Site, service: Service, member: Staff, now: int
+    ) -> StaffAvailability:
+        """The full predicate for one staff member."""
+        staff_id = member.id
+        return StaffAvailability.build(
+            site,
+            service,
+            member,
+            self.bookings.get(staff_id, ()),
+            now,
+            holds=self.holds.get(staff_id, ()),
+            busy=self.busy.get(staff_id, ()),
+        )
+
+    def meets(
+        self,
+        site: Site,
+        staff_id: str,
+        span: tuple[int, int],
+        pads: dict[str, tuple[int, int]],
+    ) -> bool:
+        """Whether a booking or live hold of the staff member (its buffers included), or one
+        of their busy spans, meets `span`."""
+        lo, hi = span
+        for item in (*self.bookings.get(staff_id, ()), *self.holds.get(staff_id, ())):
+            pad = pads.get(item.service_id)
+            if pad is None:
+                other = site.services.get(item.service_id)
+                pad = (other.buffer_before, other.buffer_after) if other else (0, 0)
+                pads[item.service_id] = pad
+            if item.start_ts - pad[0] < hi and item.end_ts + pad[1] > lo:
+                return True
+        return any(b.start_ts < hi and b.end_ts > lo for b in self.busy.get(staff_id, ()))
+
+
+_SCHEDULE_CACHE_SIZE = 8192
+# (id(staff), day) -> (staff, its working time that day). The staff object is kept and
+# compared, so an id reused by another object after garbage collection never hits.
+_schedules: dict[tuple[int, date], tuple[Staff, WorkingTime]] = {}
+
+
+def day_schedule(staff: Staff, day: date) -> WorkingTime:
+    """`working_time(staff, day, day)`, remembered: placement asks it for every candidate of
+    every create, and a staff member's rules for a date never change."""
+    key = (id(staff), day)
+    hit = _schedules.get(key)
+    if hit is not None and hit[0] is staff:
+        return hit[1]
+    working = working_time(staff, day, day)
+    if len(_schedules) >= _SCHEDULE_CACHE_SIZE:
+        _schedules.clear()
+    _schedules[key] = (staff, working)
+    return working
+
+
+_GridKey = tuple[int, int, date, frozenset[str | None] | None]
+# (id(staff), id(service), day, branches) -> (staff, service, {start: branch}); the objects
+# are kept and compared for the same reason as in `_schedules`.
+_grids: dict[_GridKey, tuple[Staff, Service, dict[int, str | None]]] = {}
+
+
+def grid_starts(
+    staff: Staff, service: Service, day: date, branches: set[str | None] | None
+) -> dict[int, str | None]:
+    """The grid starts of `service` on local `day` in the staff member's working periods at
+    `branches` (None: any), each with its period's branch (the first listed, if two)."""
+    chosen = None if branches is None else frozenset(branches)
+    key = (id(staff), id(service), day, chosen)
+    hit = _grids.get(key)
+    if hit is not None and hit[0] is staff and hit[1] is service:
+        return hit[2]
+    working = day_schedule(staff, day)
+    lo, hi = day_start(day, staff.zone), day_start(day + timedelta(days=1), staff.zone)
+    starts: dict[int, str | None] = {}
+    for branch, periods in working.periods.items():
+        if chosen is not None and branch not in chosen:
+            continue
+        for period in periods:
+            origin = working.grid_origin(period)
+            for start in slot_grid(period, origin, service.step, service.duration, lo, hi):
+                starts.setdefault(start, branch)
+    if len(_grids) >= _SCHEDULE_CACHE_SIZE:
+        _grids.clear()
+    _grids[key] = (staff, service, starts)
+    return starts
+
+
 def _grid_branch(
     staff: Staff, service: Service, start: int, day: date, branches: set[str | None] | None
 ) -> tuple[str, str | None]:
     """`slot` and the period's branch when `start` is a grid slot of a working period; else
     `off_grid` when a period `[start, end)` covers it, or `outside_hours`."""
-    working = working_time(staff, day, day)
+    working = day_schedule(staff, day)
     fit = "outside_hours"
     for branch, periods in working.periods.items():
         if branches is not None and branch not in branches:

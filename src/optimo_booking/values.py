@@ -274,3 +274,6 @@ class TakenTime:
     holds: list[HeldTime] = field(default_factory=list)
     busy: list[BusyTime] = field(default_factory=list)
     converting: Hold | None = None
+    # The staff member holding the service's most recently created booking, when the
+    # placement asked for it (round robin); None otherwise or when there is none.
+    last_assigned: str | None = None

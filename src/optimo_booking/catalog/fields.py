@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as _rrule
 
+from ..assignment import DEFAULT_ASSIGNMENT, Assignment
 from ..localtime import midnight, parse_date, parse_hhmm, suggest_zone, to_instant, zone
 from .values import ID_PATTERN, WEEKDAYS, TimeRange
 
@@ -136,6 +137,21 @@ def read_flag(p: Problems, raw: Any, path: str) -> bool:
         p.bad(path, f"must be true or false, not {type_name(raw)}")
         return False
     return raw
+
+
+def read_assignment(p: Problems, raw: Any, path: str) -> Assignment:
+    """One of the assignment rules' names; null is the default."""
+    if raw is None:
+        return DEFAULT_ASSIGNMENT
+    names = [rule.value for rule in Assignment]
+    if not isinstance(raw, str) or raw not in names:
+        hint = closest(raw, set(names)) if isinstance(raw, str) else None
+        p.bad(
+            path,
+            f"{raw!r} is not an assignment rule; one of {', '.join(names)}" + did_you_mean(hint),
+        )
+        return DEFAULT_ASSIGNMENT
+    return Assignment(raw)
 
 
 def read_zone(p: Problems, raw: Any, path: str, *, optional: bool) -> ZoneInfo | None:

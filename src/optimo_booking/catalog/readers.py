@@ -17,6 +17,7 @@ from ..localtime import zone
 from .fields import (
     Problems,
     join,
+    read_assignment,
     read_branch_ref,
     read_date,
     read_day_ranges,
@@ -58,7 +59,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType({
         ("id", "durationMinutes"),
         ("name", "slotStepMinutes", "bufferBeforeMinutes", "bufferAfterMinutes", "capacity",
          "minNoticeMinutes", "maxAdvanceDays", "requiresConfirmation", "staffIds", "branchIds",
-         "limits", "changeCutoffMinutes"),
+         "limits", "changeCutoffMinutes", "assignment"),
     ),
     "staff": (
         ("id",),
@@ -209,6 +210,7 @@ def read_service(
     staff_ids = read_references(p, f.get("staffIds"), join(path, "staffIds"), staff, "staff member")
     branch_ids = read_references(p, f.get("branchIds"), join(path, "branchIds"), branches, "branch")
     limits = read_limits(p, f.get("limits"), join(path, "limits"))
+    assignment = read_assignment(p, f.get("assignment"), join(path, "assignment"))
     if service_id is None or duration == 0:
         return None
     return Service(
@@ -228,6 +230,7 @@ def read_service(
         branch_ids=branch_ids,
         limits=limits,
         change_cutoff_minutes=numbers["changeCutoffMinutes"],
+        assignment=assignment,
     )
 
 

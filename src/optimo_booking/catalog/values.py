@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as _rrule
 
+from ..assignment import DEFAULT_ASSIGNMENT, Assignment
 from ..errors import NotFound
 from ..intervals import IntervalSet
 from ..localtime import midnight
@@ -110,6 +111,7 @@ class Service:
     branch_ids: tuple[str, ...] = ()
     limits: Limits = NO_LIMITS  # counted per staff member
     change_cutoff_minutes: int | None = None
+    assignment: Assignment = DEFAULT_ASSIGNMENT  # who takes a booking that names nobody
 
     @property
     def duration(self) -> int:

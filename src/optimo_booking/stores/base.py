@@ -3,7 +3,10 @@
 A store's one hard duty is atomicity: `create` reads the time taken that matters (bookings,
 holds, busy spans), lets the engine's pure `decide` function place the new booking, and
 writes it, as one step that no other writer (thread or process) can interleave with.
-`reschedule` and `add_hold` are such steps too.
+`reschedule` and `add_hold` are such steps too. For round-robin assignment, `create` and
+`add_hold` also read in that step which staff member holds the service's most recently
+created booking, so two concurrent placements never both start from the same "last
+assigned".
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Protocol
 
 from ..values import Booking, Hold, HoldsTime, Status, TakenTime
 
-# Placement: the time taken in the window (time only, no customer data) -> the booking to insert.
+# Placement: the time taken in the window (time only, no customer data) and, when asked, the
+# service's last-assigned staff member -> the booking to insert.
 Decide = Callable[[TakenTime], Booking]
 # A status change: the booking as stored -> the booking to store (the same object: no write).
 Change = Callable[[Booking], Booking]
@@ -94,6 +98,7 @@ class Store(Protocol):
         idempotency: IdempotencyClaim | None = None,
         hold_id: str | None = None,
         held_span: HeldSpanOf | None = None,
+        last_of_service: str | None = None,
     ) -> tuple[Booking, bool]:
         """Atomically: replay an idempotent repeat, or place and insert a new booking.
 
@@ -102,6 +107,23 @@ class Store(Protocol):
         With `hold_id`, the hold (`NotFound` if unknown) is handed to `decide` as
         `converting`, left out of the holds, and marked used in the same step.
         `held_span` tells a store that checks overlaps itself what the new booking holds.
+        With `last_of_service` (a service id; the engine passes it for every create of a
+        round-robin service), `decide` gets `last_assigned(site_id, last_of_service)` read
+        inside the same atomic step, as `TakenTime.last_assigned`; else None. Creates and
+        holds that pass the same service must be serialized with each other even when their
+        staff differ (a store that locks per staff member also locks per such service), so
+        no two read the same pointer.
+        """
+        ...
+
+    def last_assigned(self, site_id: str, service_id: str) -> str | None:
+        """The staff member holding the service's most recently created booking (named or
+        assigned, in any status), or None when the service has none.
+
+        "Most recently created" is the store's insertion order, not `created_at`, so clocks
+        that disagree or repeat cannot reorder it; a booking moved to other staff counts for
+        the staff member holding it now. Bookings of other services never change it, and
+        neither do holds: a hold that becomes a booking moves it then.
         """
         ...
 
@@ -129,9 +151,10 @@ class Store(Protocol):
         staff_ids: Collection[str],
         decide: DecideHold,
         purge_before: int,
+        last_of_service: str | None = None,
     ) -> Hold:
         """Atomically place and insert a hold; first forget holds that expired before
-        `purge_before` (UTC seconds)."""
+        `purge_before` (UTC seconds). `last_of_service` as for `create`."""
         ...
 
     def get_hold(self, site_id: str, hold_id: str) -> Hold:

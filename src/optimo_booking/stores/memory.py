@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import threading
+from bisect import bisect_left, insort
 from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
@@ -27,25 +28,43 @@ class MemoryStore:
         self._keys: dict[tuple[str, str], _KeyRow] = {}
         self._holds: dict[str, dict[str, Hold]] = {}
         self._busy: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = {}
+        # (site, service) -> id of the service's most recently inserted booking.
+        self._latest: dict[tuple[str, str], str] = {}
+        # site -> sorted (start_ts, id) of its bookings, for window reads in O(log n + k).
+        self._by_start: dict[str, list[tuple[int, str]]] = {}
         self._secret = secrets.token_bytes(32)
 
     def add(self, booking: Booking) -> None:
         """Store `booking` as it is, with no availability check (for fixtures and imports)."""
         with self._lock:
-            self._bookings.setdefault(booking.site_id, {})[booking.id] = booking
+            self._insert(booking)
+
+    def _insert(self, booking: Booking, *, created: bool = True) -> None:
+        """Store `booking`, keeping the start index; `created` makes it its service's latest
+        (a moved booking keeps its place)."""
+        site = self._bookings.setdefault(booking.site_id, {})
+        if booking.id in site:
+            old = site[booking.id]
+            self._by_start[booking.site_id].remove((old.start_ts, old.id))
+        site[booking.id] = booking
+        insort(self._by_start.setdefault(booking.site_id, []), (booking.start_ts, booking.id))
+        if created:
+            self._latest[(booking.site_id, booking.service_id)] = booking.id
 
     def bookings_starting_between(
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
     ) -> list[HoldsTime]:
         """Bookings holding time whose start lies in the UTC window `[start, end)`."""
         with self._lock:
-            rows = list(self._bookings.get(site_id, {}).values())
+            site = self._bookings.get(site_id, {})
+            index = self._by_start.get(site_id, [])
+            lo = bisect_left(index, (start, ""))
+            hi = bisect_left(index, (end, ""))
+            rows = [site[booking_id] for _, booking_id in index[lo:hi]]
         held: list[HoldsTime] = [
             b
             for b in rows
-            if b.status.holds_time
-            and start <= b.start_ts < end
-            and (staff_ids is None or b.staff_id in staff_ids)
+            if b.status.holds_time and (staff_ids is None or b.staff_id in staff_ids)
         ]
         return held
 
@@ -91,6 +110,12 @@ class MemoryStore:
             ]
         return TakenTime(bookings=bookings, holds=holds, busy=busy)
 
+    def last_assigned(self, site_id: str, service_id: str) -> str | None:
+        """The staff member holding the service's most recently created booking, or None."""
+        with self._lock:
+            latest = self._latest.get((site_id, service_id))
+            return None if latest is None else self._bookings[site_id][latest].staff_id
+
     def create(
         self,
         site_id: str,
@@ -101,6 +126,7 @@ class MemoryStore:
         idempotency: IdempotencyClaim | None = None,
         hold_id: str | None = None,
         held_span: HeldSpanOf | None = None,
+        last_of_service: str | None = None,
     ) -> tuple[Booking, bool]:
         """Atomically replay an idempotent repeat, or place and insert a new booking."""
         with self._lock:
@@ -115,8 +141,11 @@ class MemoryStore:
                     return self._bookings[site_id][row.booking_id], True
             converting = self.get_hold(site_id, hold_id) if hold_id is not None else None
             taken = self.taken_between(site_id, *window, staff_ids, except_hold=hold_id)
-            booking = decide(dataclasses.replace(taken, converting=converting))
-            self._bookings.setdefault(site_id, {})[booking.id] = booking
+            last = None
+            if last_of_service is not None:
+                last = self.last_assigned(site_id, last_of_service)
+            booking = decide(dataclasses.replace(taken, converting=converting, last_assigned=last))
+            self._insert(booking)
             if converting is not None:
                 self._holds[site_id][converting.id] = dataclasses.replace(
                     converting, state=HoldState.USED
@@ -160,7 +189,7 @@ class MemoryStore:
             taken = self.taken_between(site_id, *window, staff_ids, except_booking=booking_id)
             updated = move(current, taken)
             if updated is not current:
-                self._bookings[site_id][booking_id] = updated
+                self._insert(updated, created=False)
             return updated
 
     def add_hold(
@@ -171,10 +200,15 @@ class MemoryStore:
         staff_ids: Collection[str],
         decide: DecideHold,
         purge_before: int,
+        last_of_service: str | None = None,
     ) -> Hold:
         """Atomically place and insert a hold, after forgetting long-expired ones."""
         with self._lock:
-            hold = decide(self.taken_between(site_id, *window, staff_ids))
+            taken = self.taken_between(site_id, *window, staff_ids)
+            if last_of_service is not None:
+                last = self.last_assigned(site_id, last_of_service)
+                taken = dataclasses.replace(taken, last_assigned=last)
+            hold = decide(taken)
             holds = self._holds.setdefault(site_id, {})
             for gone in [h.id for h in holds.values() if h.expires_ts < purge_before]:
                 del holds[gone]

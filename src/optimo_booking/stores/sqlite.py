@@ -128,6 +128,20 @@ _MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX busy_by_staff ON busy (site_id, staff_id, start_ts);
     """,
+    # 3: each service's most recently created booking, for round-robin assignment. An
+    # explicit row, not rowid order: VACUUM may renumber the rowids of a table like ours.
+    """
+    CREATE TABLE service_latest (
+        site_id TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        booking_id TEXT NOT NULL REFERENCES bookings (id),
+        PRIMARY KEY (site_id, service_id)
+    ) STRICT;
+    INSERT INTO service_latest (site_id, service_id, booking_id)
+        SELECT site_id, service_id, id FROM bookings AS b
+        WHERE rowid = (SELECT max(rowid) FROM bookings
+                       WHERE site_id = b.site_id AND service_id = b.service_id);
+    """,
 )
 
 POOL_SIZE = 8  # idle connections kept per store and process
@@ -492,7 +506,30 @@ class SQLiteStore:
         """Insert `booking` as it is, with no availability check (for fixtures and imports)."""
         row = self._row(booking)
         with self._transaction("IMMEDIATE") as conn:
-            conn.execute(f"INSERT INTO bookings ({_COLUMNS}) VALUES ({_marks(row)})", row)
+            self._insert(conn, booking, row)
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, booking: Booking, row: tuple[Any, ...]) -> None:
+        conn.execute(f"INSERT INTO bookings ({_COLUMNS}) VALUES ({_marks(row)})", row)
+        conn.execute(
+            "INSERT INTO service_latest (site_id, service_id, booking_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (site_id, service_id) DO UPDATE SET booking_id = excluded.booking_id",
+            (booking.site_id, booking.service_id, booking.id),
+        )
+
+    @staticmethod
+    def _last_assigned(conn: sqlite3.Connection, site_id: str, service_id: str) -> str | None:
+        found = conn.execute(
+            "SELECT b.staff_id FROM service_latest AS l JOIN bookings AS b ON b.id = l.booking_id "
+            "WHERE l.site_id = ? AND l.service_id = ?",
+            (site_id, service_id),
+        ).fetchone()
+        return None if found is None else str(found[0])
+
+    def last_assigned(self, site_id: str, service_id: str) -> str | None:
+        """The staff member holding the service's most recently created booking, or None."""
+        with self._connection() as conn, self._translated():
+            return self._last_assigned(conn, site_id, service_id)
 
     def bookings_starting_between(
         self, site_id: str, start: int, end: int, staff_ids: Collection[str] | None = None
@@ -518,6 +555,7 @@ class SQLiteStore:
         idempotency: IdempotencyClaim | None = None,
         hold_id: str | None = None,
         held_span: HeldSpanOf | None = None,
+        last_of_service: str | None = None,
     ) -> tuple[Booking, bool]:
         """Under one write lock: replay an idempotent repeat, or place and insert a booking."""
         with self._transaction("IMMEDIATE") as conn:
@@ -536,9 +574,11 @@ class SQLiteStore:
                     return self._get(conn, site_id, found[1]), True
             converting = self._get_hold(conn, site_id, hold_id) if hold_id is not None else None
             taken = self._taken(conn, site_id, *window, staff_ids, except_hold=hold_id)
-            booking = decide(dataclasses.replace(taken, converting=converting))
-            row = self._row(booking)
-            conn.execute(f"INSERT INTO bookings ({_COLUMNS}) VALUES ({_marks(row)})", row)
+            last = None
+            if last_of_service is not None:
+                last = self._last_assigned(conn, site_id, last_of_service)
+            booking = decide(dataclasses.replace(taken, converting=converting, last_assigned=last))
+            self._insert(conn, booking, self._row(booking))
             if converting is not None:
                 conn.execute(
                     "UPDATE holds SET state = 'used' WHERE id = ? AND site_id = ?",
@@ -628,13 +668,18 @@ class SQLiteStore:
         staff_ids: Collection[str],
         decide: DecideHold,
         purge_before: int,
+        last_of_service: str | None = None,
     ) -> Hold:
         """Under one write lock: forget long-expired holds, place and insert a new one."""
         with self._transaction("IMMEDIATE") as conn:
             conn.execute(
                 "DELETE FROM holds WHERE site_id = ? AND expires_ts < ?", (site_id, purge_before)
             )
-            hold = decide(self._taken(conn, site_id, *window, staff_ids))
+            taken = self._taken(conn, site_id, *window, staff_ids)
+            if last_of_service is not None:
+                last = self._last_assigned(conn, site_id, last_of_service)
+                taken = dataclasses.replace(taken, last_assigned=last)
+            hold = decide(taken)
             row = self._hold_row(hold)
             conn.execute(f"INSERT INTO holds ({_HOLD_COLUMNS}) VALUES ({_marks(row)})", row)
         return hold
@@ -764,6 +809,14 @@ class SQLiteStore:
             conn.executemany(
                 f"INSERT INTO bookings ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})",
                 (self._row(b) for b in bookings),
+            )
+            # Each service's latest is the one imported last: a copy does not carry the
+            # round-robin turn of the store it came from.
+            conn.execute(
+                "INSERT OR REPLACE INTO service_latest (site_id, service_id, booking_id) "
+                "SELECT site_id, service_id, id FROM bookings AS b WHERE rowid = "
+                "(SELECT max(rowid) FROM bookings "
+                "WHERE site_id = b.site_id AND service_id = b.service_id)"
             )
             conn.executemany(
                 "INSERT INTO idempotency_keys (site_id, key, fingerprint, booking_id) "

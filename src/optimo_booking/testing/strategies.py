@@ -20,6 +20,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "pip install 'optimo-booking[test]'"
     ) from exc
 
+from ..assignment import Assignment
 from ..catalog import WEEKDAYS, Service, Site, Staff, load_catalog
 from ..localtime import parse_hhmm, zone
 from ..slots import generate_slots
@@ -283,7 +284,8 @@ def services(
     *,
     operations: bool = False,
 ) -> dict[str, Any]:
-    """A service dict: duration, sometimes a step, buffers, seats, notice and advance limits.
+    """A service dict: duration, sometimes a step, buffers, seats, notice and advance limits,
+    an assignment rule.
 
     `staffIds` is drawn from `staff_ids` (empty means every staff member), `branchIds` from
     `branch_ids`. With `operations`, sometimes also `limits` (see `limits`) and a
@@ -317,6 +319,8 @@ def services(
         service["limits"] = draw(limits())
     if operations and draw(st.integers(0, 2)) == 0:
         service["changeCutoffMinutes"] = draw(st.sampled_from((0, 60, 1440)) | st.integers(0, 4320))
+    if draw(st.integers(0, 3)) == 0:
+        service["assignment"] = draw(st.sampled_from([rule.value for rule in Assignment]))
     return service
 
 
