@@ -1,27 +1,36 @@
 """The `optimo-booking` command: `slots`, `serve`, `catalog check`, `store copy`,
-`keys new`, and `busy import` of another calendar's busy time from an ICS file."""
+`keys new`, `busy import` of another calendar's busy time from an ICS file, and `simulate`
+(the rules lab)."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import math
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import Any, NoReturn, cast
 
-from .catalog import Site, load_catalog
+from .catalog import Catalog, Site, load_catalog
 from .demo import demo_catalog
 from .engine import Engine, catalog_held_span
 from .errors import BookingError, CatalogError, ValidationError
 from .ics import busy_from_ics
-from .localtime import TZDATA_VERSION, to_instant
+from .localtime import TZDATA_VERSION, as_date, to_instant
 from .server import THREADS, serve
+from .simulate import (
+    DEFAULT_FIRST_DATE,
+    demand_from_csv,
+    report_table,
+    simulate,
+    synthetic_demand,
+)
 from .stores import redacted, store_from_url
 from .stores.copy import Portable, copy_store
 from .stores.sqlite import SQLITE_VERSION
@@ -56,6 +65,22 @@ def _positive(text: str) -> int:
 def _days(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_BUSY_DAYS:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number 1..{MAX_BUSY_DAYS}")
+    return int(text)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests a day (0..1e6)")
+    return value
+
+
+def _simulated_days(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 3660:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days 1..3660")
     return int(text)
 
 
@@ -123,6 +148,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="the catalog the bookings were made with (needed for a PostgreSQL target: "
         "its buffers and capacities give each booking's held span)",
     )
+    simulate = commands.add_parser(
+        "simulate",
+        help="replay one demand on catalogs and compare the outcomes",
+        description="Replay one demand on each catalog and print a table, a column per "
+        "catalog: requests, booked, refused by reason, mean utilization, spread.",
+    )
+    simulate.add_argument("--catalog", type=Path, help="catalog .json or .toml (default: demo)")
+    simulate.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CATALOG",
+        help="another catalog to replay the same demand on (repeatable)",
+    )
+    demand = simulate.add_mutually_exclusive_group(required=True)
+    demand.add_argument(
+        "--demand", type=Path, metavar="FILE.csv", help="requests: at,site,service,date,start,staff"
+    )
+    demand.add_argument(
+        "--synthetic",
+        type=_rate,
+        metavar="PER_DAY",
+        help="random requests, a Poisson number a day with this mean",
+    )
+    simulate.add_argument(
+        "--days", type=_simulated_days, help="synthetic: how many dates (default: 7)"
+    )
+    simulate.add_argument("--seed", type=int, help="synthetic: the random seed (default: 0)")
+    simulate.add_argument(
+        "--first-date",
+        help=f"synthetic: the first date (default: {DEFAULT_FIRST_DATE.isoformat()})",
+    )
+    simulate.add_argument("--site", help="synthetic: site id (default: the catalog's only site)")
+    simulate.add_argument("--json", action="store_true", help="print JSON for tools")
+    simulate.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     busy = commands.add_parser("busy", help="busy time from other calendars")
     busy_commands = busy.add_subparsers(dest="busy_command", required=True, parser_class=_Parser)
@@ -178,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _copy_store(args)
         if args.command == "busy":
             return _busy_import(args)
+        if args.command == "simulate":
+            return _simulate(args)
     except BookingError as exc:
         print(f"optimo-booking: error: {exc.message}", file=sys.stderr)
         return 2
@@ -352,6 +415,84 @@ def _new_key(args: argparse.Namespace) -> int:
     print("Add this to the site's apiKeys in the catalog:")
     print(json.dumps({"id": args.id, "sha256": digest}))
     return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    catalogs: dict[str, Catalog] = {}
+    for path in [args.catalog, *args.compare]:
+        name = "demo" if path is None else str(path)
+        while name in catalogs:
+            name += "'"
+        catalogs[name] = demo_catalog() if path is None else load_catalog(path)
+    first = next(iter(catalogs.values()))
+    described: dict[str, Any]
+    if args.demand is not None:
+        extra = [f"--{n.replace('_', '-')}" for n in ("days", "seed", "first_date", "site")
+                 if getattr(args, n) is not None]  # fmt: skip
+        if extra:
+            raise _usage(f"{', '.join(extra)}: only with --synthetic")
+        requests = demand_from_csv(args.demand)
+        described = {"source": str(args.demand)}
+    else:
+        days = 7 if args.days is None else args.days
+        seed = 0 if args.seed is None else args.seed
+        first_date = (
+            as_date(args.first_date, "--first-date") if args.first_date else DEFAULT_FIRST_DATE
+        )
+        requests = synthetic_demand(
+            first, per_day=args.synthetic, days=days, seed=seed, first_date=first_date,
+            site_id=args.site,
+        )  # fmt: skip
+        described = {
+            "source": "synthetic",
+            "perDay": args.synthetic,
+            "days": days,
+            "seed": seed,
+            "firstDate": first_date.isoformat(),
+        }
+    described["requests"] = len(requests)
+    reports = {
+        name: simulate(catalog, requests, progress=_progress(name, args.quiet))
+        for name, catalog in catalogs.items()
+    }
+    if args.json:
+        body = {
+            "demand": described,
+            "reports": [{"catalog": n, **r.as_json()} for n, r in reports.items()],
+        }
+        print(json.dumps(body, indent=2))
+        return 0
+    print(f"demand: {_describe_demand(described)}")
+    print()
+    print(report_table(reports))
+    return 0
+
+
+def _describe_demand(described: Mapping[str, Any]) -> str:
+    count = f"{described['requests']} requests"
+    if described["source"] != "synthetic":
+        return f"{described['source']}, {count}"
+    return (
+        f"synthetic, {described['perDay']:g} a day for {described['days']} days from "
+        f"{described['firstDate']}, seed {described['seed']}: {count}"
+    )
+
+
+_PROGRESS_FROM = 5_000  # requests; shorter runs finish before a progress line helps
+
+
+def _progress(name: str, quiet: bool) -> Callable[[int, int], None] | None:
+    """A progress line on stderr for long runs, when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < _PROGRESS_FROM:
+            return
+        end = "\n" if done == total else ""
+        print(f"\r{name}: {done}/{total} requests", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _timeline(site: Site, service_id: str, day: str, found: list[Slot]) -> str:
