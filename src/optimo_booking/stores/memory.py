@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
 from ..errors import IdempotencyKeyReused, NotFound
-from ..values import Booking, BusyTime, HeldTime, Hold, HoldState, HoldsTime, TakenTime
+from ..values import Booking, BusyTime, HeldTime, Hold, HoldState, HoldsTime, Status, TakenTime
 from .base import Change, Decide, DecideHold, HeldSpanOf, IdempotencyClaim, ListQuery, Move
 
 
@@ -61,10 +61,11 @@ class MemoryStore:
             lo = bisect_left(index, (start, ""))
             hi = bisect_left(index, (end, ""))
             rows = [site[booking_id] for _, booking_id in index[lo:hi]]
+        cancelled = Status.CANCELLED  # every other status holds time
         held: list[HoldsTime] = [
             b
             for b in rows
-            if b.status.holds_time and (staff_ids is None or b.staff_id in staff_ids)
+            if b.status is not cancelled and (staff_ids is None or b.staff_id in staff_ids)
         ]
         return held
 
