@@ -54,6 +54,4 @@ def bench_catalog(staff: int = STAFF, assignment: str | None = None) -> Catalog:
 
 def month_demand(catalog: Catalog, days: int = DAYS, per_day: float = PER_DAY) -> list[Request]:
     """`per_day` requests a day (Poisson) for `days` dates from `FIRST_DATE`, seed `SEED`."""
-    return synthetic_demand(
-        catalog, per_day=per_day, days=days, seed=SEED, first_date=FIRST_DATE
-    )
+    return synthetic_demand(catalog, per_day=per_day, days=days, seed=SEED, first_date=FIRST_DATE)
