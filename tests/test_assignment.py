@@ -403,3 +403,38 @@ def test_every_rule_assigns_only_free_staff_and_the_one_it_names(
     mine = [b for b in scenario.bookings if b.service_id == service.id]
     last = mine[-1].staff_id if mine else None
     assert made.staff_id == _reference_choice(rule, order, free, dict(load), last)
+
+
+def test_an_older_sqlite_file_learns_each_service_s_last_booking(tmp_path: Path) -> None:
+    """A file written before round robin existed (schema 1) gets its pointers from the rows
+    it holds: the last inserted booking of each service."""
+    import sqlite3
+
+    from optimo_booking.stores.sqlite import _MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    made = SQLiteStore(tmp_path / "donor.sqlite3")
+    donor = engine_for("round_robin", made)
+    rows = [book(donor, "09:00"), book(donor, "10:00"), book(donor, "12:00", service="other")]
+    made.close()
+    with sqlite3.connect(path) as conn:
+        for statement in _MIGRATIONS[0].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        for b in rows:
+            conn.execute(
+                "INSERT INTO bookings VALUES (?, ?, ?, ?, NULL, 'confirmed', ?, ?, "
+                "'Europe/Berlin', ?, '{}', NULL, '2026-03-02T09:00:00+01:00', "
+                "'2026-03-02T09:00:00+01:00')",
+                (b.id, SITE, b.service_id, b.staff_id, b.start_ts, b.end_ts, str(b.date)),
+            )
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        assert [b.staff_id for b in rows] == ["ben", "cat", "ben"]
+        assert store.last_assigned(SITE, "cut") == "cat"
+        assert store.last_assigned(SITE, "other") == "ben"
+        assert who(engine_for("round_robin", store), "11:00") == ["ann"]
+    finally:
+        store.close()
