@@ -383,3 +383,20 @@ def test_simulate_command_refuses_bad_arguments(
         code = int(exc.code or 0)
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_progress_shows_on_a_terminal_for_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from optimo_booking import cli
+
+    stream = io.StringIO()
+    stream.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(cli.sys, "stderr", stream)
+    show = cli._progress("a.json", quiet=False)
+    assert show is not None
+    show(1000, 10)  # a short run: nothing
+    show(1000, 6000)
+    show(6000, 6000)
+    assert stream.getvalue() == "\ra.json: 1000/6000 requests\ra.json: 6000/6000 requests\n"
+    assert cli._progress("a.json", quiet=True) is None
+    stream.isatty = lambda: False  # type: ignore[method-assign]
+    assert cli._progress("a.json", quiet=False) is None
