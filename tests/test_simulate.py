@@ -263,6 +263,7 @@ def test_csv_demand_reports_every_bad_row_with_its_number() -> None:
     assert "row 4 (line 5): date:" in message
     assert "row 4 (line 5): staff: 'b@d' is not an id" in message
     assert len(info.value.details["problems"]) == 6
+    assert info.value.problem_map()["row 4 (line 5): staff"] == "'b@d' is not an id"
 
 
 def test_csv_demand_header_problems() -> None:

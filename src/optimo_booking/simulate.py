@@ -99,8 +99,7 @@ class Request:
         elif start is not None and not isinstance(start, datetime | str):
             problems["start_time"] = "must be HH:MM, an ISO 8601 string, a datetime or None"
         if problems:
-            message = "; ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
-            raise ValidationError(message, {"fields": sorted(problems), "problems": problems})
+            raise ValidationError.of(problems)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,7 +296,7 @@ def demand_from_csv(source: str | Path | io.TextIOBase) -> list[Request]:
 
 def _read_csv(fh: Any, name: str) -> list[Request]:
     reader = csv.reader(fh)
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (where, what is wrong)
     try:
         header = next(reader, None)
         if header is None:
@@ -305,15 +304,14 @@ def _read_csv(fh: Any, name: str) -> list[Request]:
         columns = [c.strip() for c in header]
         for column in columns:
             if column not in CSV_COLUMNS:
-                problems.append(
-                    f"header: unknown column {column!r} (known: {', '.join(CSV_COLUMNS)})"
-                )
+                known = ", ".join(CSV_COLUMNS)
+                problems.append(("header", f"unknown column {column!r} (known: {known})"))
         for column in _REQUIRED_COLUMNS:
             if column not in columns:
-                problems.append(f"header: column {column!r} is required")
+                problems.append(("header", f"column {column!r} is required"))
         for column in set(columns):
             if columns.count(column) > 1:
-                problems.append(f"header: column {column!r} appears twice")
+                problems.append(("header", f"column {column!r} appears twice"))
         if problems:
             _raise(name, problems)
         requests: list[Request] = []
@@ -324,56 +322,64 @@ def _read_csv(fh: Any, name: str) -> list[Request]:
             row_number += 1
             where = f"row {row_number} (line {reader.line_num})"
             if len(row) != len(columns):
-                problems.append(f"{where}: {len(row)} fields, the header has {len(columns)}")
+                problems.append((where, f"{len(row)} fields, the header has {len(columns)}"))
                 continue
             cells = {c: v.strip() for c, v in zip(columns, row, strict=True)}
             request = _request_from_row(cells, where, problems)
             if request is not None:
                 requests.append(request)
     except csv.Error as exc:
-        problems.append(f"line {reader.line_num}: not CSV ({exc})")
+        problems.append((f"line {reader.line_num}", f"not CSV ({exc})"))
     except UnicodeDecodeError:
-        problems.append("not UTF-8 text")
+        problems.append(("file", "not UTF-8 text"))
     if problems:
         _raise(name, problems)
     return requests
 
 
-def _request_from_row(cells: dict[str, str], where: str, problems: list[str]) -> Request | None:
+def _request_from_row(
+    cells: dict[str, str], where: str, problems: list[tuple[str, str]]
+) -> Request | None:
     found = len(problems)
     at: datetime | None = None
     try:
         at = datetime.fromisoformat(cells["at"])
         if at.utcoffset() is None:
-            problems.append(f"{where}: at: {cells['at']!r} needs an offset (e.g. +01:00 or Z)")
+            problems.append((f"{where}: at", f"{cells['at']!r} needs an offset (e.g. +01:00 or Z)"))
     except ValueError:
-        problems.append(f"{where}: at: {cells['at']!r} is not an ISO 8601 date-time")
+        problems.append((f"{where}: at", f"{cells['at']!r} is not an ISO 8601 date-time"))
     for column in ("site", "service"):
         if not ID_PATTERN.fullmatch(cells[column]):
-            problems.append(f"{where}: {column}: {cells[column]!r} is not an id")
+            problems.append((f"{where}: {column}", f"{cells[column]!r} is not an id"))
     day: date | None = None
     try:
         day = parse_date(cells["date"])
     except ValueError as exc:
-        problems.append(f"{where}: date: {exc}")
+        problems.append((f"{where}: date", str(exc)))
     start = cells.get("start") or None
     if start is not None and not (_HHMM.fullmatch(start) or _ISO_START.fullmatch(start)):
-        problems.append(f"{where}: start: {start!r} is not HH:MM or ISO 8601 with an offset")
+        problems.append((f"{where}: start", f"{start!r} is not HH:MM or ISO 8601 with an offset"))
     staff = cells.get("staff") or None
     if staff is not None and not ID_PATTERN.fullmatch(staff):
-        problems.append(f"{where}: staff: {staff!r} is not an id")
+        problems.append((f"{where}: staff", f"{staff!r} is not an id"))
     if len(problems) > found or at is None or day is None:
         return None
     return Request(at, cells["site"], cells["service"], day, start, staff)
 
 
-def _raise(name: str, problems: list[str]) -> None:
+def _raise(name: str, problems: list[tuple[str, str]]) -> None:
+    """One `validation_error`: a line per problem (the first 20) in the message, and every
+    problem as `{field, message}` in `details.problems`, the field naming row and column."""
     listed = problems[:_MAX_LISTED]
     more = len(problems) - len(listed)
-    lines = [f"{name}: {p}" for p in listed]
+    lines = [f"{name}: {where}: {what}" for where, what in listed]
     if more:
         lines.append(f"{name}: ... and {more} more")
-    raise ValidationError("\n".join(lines), {"fields": ["demand"], "problems": problems})
+    details = {
+        "fields": ["demand"],
+        "problems": [{"field": where, "message": what} for where, what in problems],
+    }
+    raise ValidationError("\n".join(lines), details)
 
 
 # -- synthetic demand --------------------------------------------------------------------
