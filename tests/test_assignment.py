@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BERLIN, FakeClock, refused
+from conftest import BERLIN, FakeClock, StoreSpec, open_store, refused
 from optimo_booking import (
     Booking,
     BookingError,
@@ -290,16 +290,14 @@ def test_a_refused_create_leaves_round_robin_where_it_was(store: Store) -> None:
 PAIRS = 10  # 2n creates
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_concurrent_round_robin_creates_split_evenly(kind: str, tmp_path: Path) -> None:
+def test_concurrent_round_robin_creates_split_evenly(store_spec: StoreSpec) -> None:
     """2n creates at different times, released together, with two free staff: n each.
 
     Each create must read "last assigned" in the same atomic step as its insert; two that
     read it outside would both start after the same person and could pick the same one.
+    Every thread opens its own store on the same place (the memory store is one object).
     """
     catalog = rules_catalog("round_robin", staff_ids=["ann", "ben"])  # cat never offers it
-    shared = MemoryStore() if kind == "memory" else None
-    path = tmp_path / "race.sqlite3"
     # Distinct grid starts of a 30-minute service on its own 30-minute grid: each is free
     # for both staff, whoever took the others (16 a Monday, then the next Monday).
     starts = [
@@ -310,11 +308,12 @@ def test_concurrent_round_robin_creates_split_evenly(kind: str, tmp_path: Path) 
     results: list[str] = []
     errors: list[BaseException] = []
     stores: list[Store] = []
+    if store_spec.kind != "memory":
+        open_store(store_spec).close()  # create the schema before the race
 
     def run(day: date, start: str) -> None:
-        store: Store = shared if shared is not None else SQLiteStore(path)
-        if shared is None:
-            stores.append(store)
+        store = open_store(store_spec)
+        stores.append(store)
         engine = Engine(catalog, store=store, clock=FakeClock(NOW))
         barrier.wait(timeout=60)
         try:
@@ -324,8 +323,6 @@ def test_concurrent_round_robin_creates_split_evenly(kind: str, tmp_path: Path) 
         else:
             results.append(made.staff_id)
 
-    if kind == "sqlite":
-        SQLiteStore(path).close()  # create the schema before the race
     threads = [threading.Thread(target=run, args=s) for s in starts]
     for t in threads:
         t.start()
