@@ -435,3 +435,62 @@ def test_an_older_sqlite_file_learns_each_service_s_last_booking(tmp_path: Path)
         assert who(engine_for("round_robin", store), "11:00") == ["ann"]
     finally:
         store.close()
+
+
+# -- holds: the same rules, and they never move round robin ----------------------------
+
+
+def hold(engine: Engine, start: str, *, staff: str | None = None, **kw: Any) -> Any:
+    return engine.hold(
+        SITE,
+        service_id=kw.pop("service", "cut"),
+        date=kw.pop("day", DAY),
+        start_time=start,
+        staff_id=staff,
+        **kw,
+    )
+
+
+def test_a_hold_naming_nobody_follows_each_rule(store: Store) -> None:
+    assert hold(engine_for("first_available", store), "09:00").staff_id == "ben"
+
+
+def test_round_robin_holds_take_turns_after_the_last_booking(store: Store) -> None:
+    engine = engine_for("round_robin", store)
+    assert who(engine, "09:00") == ["ben"]
+    assert hold(engine, "10:00").staff_id == "cat"
+    # A hold does not move the pointer: the next placement starts after ben again, and cat
+    # is held at 10:00, so ann.
+    assert hold(engine, "10:00").staff_id == "ann"
+    assert store.last_assigned(SITE, "cut") == "ben"
+
+
+def test_a_booking_made_from_a_hold_moves_round_robin(store: Store) -> None:
+    engine = engine_for("round_robin", store)
+    held = hold(engine, "10:00")
+    assert held.staff_id == "ben"
+    assert store.last_assigned(SITE, "cut") is None
+    made = book(engine, "10:00", hold_id=held.id)
+    assert made.staff_id == "ben"
+    assert store.last_assigned(SITE, "cut") == "ben"
+    assert who(engine, "11:00") == ["cat"]
+
+
+def test_fewest_that_day_counts_live_holds(store: Store) -> None:
+    engine = engine_for("fewest_that_day", store)
+    hold(engine, "09:00", staff="ben")
+    hold(engine, "10:00", staff="cat")
+    assert who(engine, "11:00") == ["ann"]
+
+
+def test_every_rule_skips_staff_who_are_held_or_busy(store: Store) -> None:
+    for rule in ("fewest_that_day", "first_available", "round_robin"):
+        engine = engine_for(rule, store)
+        day = DAY + timedelta(days={"fewest_that_day": 1, "first_available": 2}.get(rule, 3))
+        hold(engine, "09:00", staff="ben", day=day)
+        start = datetime.combine(day, datetime.min.time(), BERLIN).replace(hour=9)
+        engine.set_busy(SITE, "cat", "calendar", [(start, start + timedelta(minutes=30))])
+        assert who(engine, "09:00", day=day) == ["ann"], rule
+        error = refused("slot_unavailable", book, engine, "09:00", day=day)
+        assert error.details["reason"] == "held"  # the reason of the first in order, ben
+        engine.set_busy(SITE, "cat", "calendar", [])

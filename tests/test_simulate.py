@@ -401,3 +401,33 @@ def test_progress_shows_on_a_terminal_for_long_runs(monkeypatch: pytest.MonkeyPa
     assert cli._progress("a.json", quiet=True) is None
     stream.isatty = lambda: False  # type: ignore[method-assign]
     assert cli._progress("a.json", quiet=False) is None
+
+
+def test_the_booking_operations_reasons_are_counted() -> None:
+    """Limits, busy time from other calendars and starts outside working hours are refusals
+    like any other, keyed by their reason."""
+    from optimo_booking import Engine, MemoryStore
+
+    raw = json.loads(json.dumps(HAND_CATALOG))
+    raw["sites"][0]["staff"][1]["limits"] = {"perDay": 1}  # ben: one booking a day
+    catalog = load_catalog(raw)
+    store = MemoryStore()
+    busy_from = datetime(2026, 3, 9, 10, 30, tzinfo=BERLIN)
+    Engine(catalog, store=store).set_busy(
+        "lab", "ann", "calendar", [(busy_from, busy_from + timedelta(hours=1))]
+    )
+    report = simulate(
+        catalog,
+        [
+            ask(0, "09:00"),  # ann
+            ask(1, "09:00"),  # ben, his one booking of the day
+            ask(2, "10:00"),  # off ann's hours (her break), ben at his limit
+            ask(3, "10:30"),  # ann is busy in another calendar
+            ask(4, "07:00"),  # nobody works then
+        ],
+        store=store,
+    )
+    assert (report.booked, report.refused) == (
+        2,
+        {"busy": 1, "limit_reached": 1, "outside_hours": 1},
+    )

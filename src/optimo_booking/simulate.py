@@ -106,7 +106,7 @@ class Request:
 class Report:
     """What one catalog made of one demand.
 
-    `refused` counts refusals by `details.reason` (`booked`, `off_grid`, `too_soon`, ...;
+    `refused` counts refusals by `details.reason` (`booked`, `off_grid`, `limit_reached`, ...;
     `no_slot` for a first-available request on a date with no free slot), else by error code.
     `utilization` is, per staff member offering a requested service, booked service minutes
     (buffers excluded; a group session counts once) over working minutes after breaks, on
