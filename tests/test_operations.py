@@ -24,6 +24,7 @@ from conftest import (
     GOOD_CUSTOMER,
     FakeClock,
     all_bookings,
+    needs_postgres,
     refused,
 )
 from optimo_booking import Booking, BookingError, Engine, Store, generate_slots, load_catalog
@@ -615,10 +616,12 @@ def test_a_version_1_sqlite_file_is_migrated_keeping_its_bookings(tmp_path: Any)
     conn.close()
 
 
+@pytest.mark.parametrize(
+    "store_spec", [pytest.param("postgres", marks=needs_postgres)], indirect=True
+)
 def test_postgres_refuses_an_overlapping_move_even_without_the_check(ops: Engine) -> None:
     """The exclusion constraint checks a moved booking's new span, whatever Python decided."""
-    if type(ops.store).__name__ != "PostgresStore":
-        pytest.skip("the database's own overlap check is PostgreSQL's")
+    assert type(ops.store).__name__ == "PostgresStore"
     import dataclasses
 
     from optimo_booking.engine import booking_held_span
