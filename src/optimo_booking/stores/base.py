@@ -11,12 +11,15 @@ assigned".
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from ..values import Booking, Hold, HoldsTime, Status, TakenTime
+from ..errors import InternalError
+from ..localtime import zone
+from ..values import Booking, Hold, HoldState, HoldsTime, Status, TakenTime
 
 # Placement: the time taken in the window (time only, no customer data) and, when asked, the
 # service's last-assigned staff member -> the booking to insert.
@@ -31,6 +34,64 @@ DecideHold = Callable[[TakenTime], Hold]
 # Seconds an expired or finished hold is remembered (answering `hold_expired`, not
 # `not_found`) before a later hold purges it, so holds never grow a store without bound.
 HOLD_MEMORY_SECONDS = 86_400
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def booking_from_row(row: tuple[Any, ...], *, notes_are_json: bool = False) -> Booking:
+    """A booking from the columns the SQL stores keep, in their shared order.
+
+    A customer (or notes) value that does not decode fails this row only, as an
+    `InternalError` naming the booking: damaged or foreign data never takes down a list.
+    """
+    (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
+     local_date, customer, notes, created_at, updated_at, version) = row  # fmt: skip
+    try:
+        customer_value = json.loads(customer)
+        if notes_are_json and notes is not None:
+            notes = json.loads(notes)
+    except (ValueError, RecursionError):
+        raise InternalError(
+            f"stored booking {bid!r} has a damaged customer value", {"bookingId": bid}
+        ) from None
+    tz = zone(zone_key)
+    return Booking(
+        id=bid,
+        site_id=site_id,
+        service_id=service_id,
+        staff_id=staff_id,
+        branch_id=branch_id,
+        status=Status(status),
+        start=datetime.fromtimestamp(start_ts, tz),
+        end=datetime.fromtimestamp(end_ts, tz),
+        date=_day(local_date),
+        customer=customer_value,
+        notes=notes,
+        created_at=datetime.fromisoformat(created_at),
+        updated_at=datetime.fromisoformat(updated_at),
+        version=version,
+    )
+
+
+def hold_from_row(row: tuple[Any, ...]) -> Hold:
+    """A hold from the columns the SQL stores keep, in their shared order."""
+    (hid, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone_key,
+     local_date, expires_ts, state) = row  # fmt: skip
+    tz = zone(zone_key)
+    return Hold(
+        id=hid,
+        site_id=site_id,
+        service_id=service_id,
+        staff_id=staff_id,
+        branch_id=branch_id,
+        start=datetime.fromtimestamp(start_ts, tz),
+        end=datetime.fromtimestamp(end_ts, tz),
+        date=_day(local_date),
+        expires_at=datetime.fromtimestamp(expires_ts, tz),
+        state=HoldState(state),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,7 +28,6 @@ import re
 import secrets
 import threading
 from collections.abc import Collection, Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -43,7 +42,6 @@ from ..errors import (
     StorageBusy,
     ValidationError,
 )
-from ..localtime import zone
 from ..values import (
     BookedTime,
     Booking,
@@ -64,6 +62,8 @@ from .base import (
     IdempotencyClaim,
     ListQuery,
     Move,
+    booking_from_row,
+    hold_from_row,
 )
 
 log = logging.getLogger("optimo_booking.postgres")
@@ -407,50 +407,9 @@ class PostgresStore:
 
     @staticmethod
     def _booking(row: tuple[Any, ...]) -> Booking:
-        (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
-         local_date, customer, notes, created_at, updated_at, version) = row  # fmt: skip
-        try:
-            customer_value = json.loads(customer)
-            notes_value = None if notes is None else json.loads(notes)
-        except (ValueError, RecursionError):
-            raise InternalError(
-                f"stored booking {bid!r} has a damaged customer value", {"bookingId": bid}
-            ) from None
-        tz = zone(zone_key)
-        return Booking(
-            id=bid,
-            site_id=site_id,
-            service_id=service_id,
-            staff_id=staff_id,
-            branch_id=branch_id,
-            status=Status(status),
-            start=datetime.fromtimestamp(start_ts, tz),
-            end=datetime.fromtimestamp(end_ts, tz),
-            date=local_date,
-            customer=customer_value,
-            notes=notes_value,
-            created_at=datetime.fromisoformat(created_at),
-            updated_at=datetime.fromisoformat(updated_at),
-            version=version,
-        )
+        return booking_from_row(row, notes_are_json=True)
 
-    @staticmethod
-    def _hold(row: tuple[Any, ...]) -> Hold:
-        (hid, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone_key,
-         local_date, expires_ts, state) = row  # fmt: skip
-        tz = zone(zone_key)
-        return Hold(
-            id=hid,
-            site_id=site_id,
-            service_id=service_id,
-            staff_id=staff_id,
-            branch_id=branch_id,
-            start=datetime.fromtimestamp(start_ts, tz),
-            end=datetime.fromtimestamp(end_ts, tz),
-            date=local_date,
-            expires_at=datetime.fromtimestamp(expires_ts, tz),
-            state=HoldState(state),
-        )
+    _hold = staticmethod(hold_from_row)
 
     def _lock_service(
         self, conn: Connection[Any], site_id: str, service_id: str | None

@@ -25,7 +25,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +37,6 @@ from ..errors import (
     StorageBusy,
     ValidationError,
 )
-from ..localtime import zone
 from ..values import (
     BookedTime,
     Booking,
@@ -57,6 +56,8 @@ from .base import (
     IdempotencyClaim,
     ListQuery,
     Move,
+    booking_from_row,
+    hold_from_row,
 )
 
 log = logging.getLogger("optimo_booking.sqlite")
@@ -355,34 +356,7 @@ class SQLiteStore:
             booking.version,
         )
 
-    @staticmethod
-    def _booking(row: tuple[Any, ...]) -> Booking:
-        (bid, site_id, service_id, staff_id, branch_id, status, start_ts, end_ts, zone_key,
-         local_date, customer, notes, created_at, updated_at, version) = row  # fmt: skip
-        try:
-            customer_value = json.loads(customer)
-        except (ValueError, RecursionError):
-            # Written by something other than this store, or damaged: fail this row only.
-            raise InternalError(
-                f"stored booking {bid!r} has a damaged customer value", {"bookingId": bid}
-            ) from None
-        tz = zone(zone_key)
-        return Booking(
-            id=bid,
-            site_id=site_id,
-            service_id=service_id,
-            staff_id=staff_id,
-            branch_id=branch_id,
-            status=Status(status),
-            start=datetime.fromtimestamp(start_ts, tz),
-            end=datetime.fromtimestamp(end_ts, tz),
-            date=date.fromisoformat(local_date),
-            customer=customer_value,
-            notes=notes,
-            created_at=datetime.fromisoformat(created_at),
-            updated_at=datetime.fromisoformat(updated_at),
-            version=version,
-        )
+    _booking = staticmethod(booking_from_row)
 
     @staticmethod
     def _hold_row(hold: Hold) -> tuple[Any, ...]:
@@ -400,23 +374,7 @@ class SQLiteStore:
             hold.state.value,
         )
 
-    @staticmethod
-    def _hold(row: tuple[Any, ...]) -> Hold:
-        (hid, site_id, service_id, staff_id, branch_id, start_ts, end_ts, zone_key,
-         local_date, expires_ts, state) = row  # fmt: skip
-        tz = zone(zone_key)
-        return Hold(
-            id=hid,
-            site_id=site_id,
-            service_id=service_id,
-            staff_id=staff_id,
-            branch_id=branch_id,
-            start=datetime.fromtimestamp(start_ts, tz),
-            end=datetime.fromtimestamp(end_ts, tz),
-            date=date.fromisoformat(local_date),
-            expires_at=datetime.fromtimestamp(expires_ts, tz),
-            state=HoldState(state),
-        )
+    _hold = staticmethod(hold_from_row)
 
     def _select_window(
         self,
